@@ -1,0 +1,56 @@
+# Two commands matter: `make demo` (the whole pipeline, locally) and `make test` (every check).
+# Each sets itself up on a fresh machine: a venv, pinned installs, nothing global.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := $(VENV)/sam
+SAM := $(SAM_VENV)/bin/sam
+N ?= 5
+PYTEST_ARGS ?=
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help venv test lint static unit integration e2e demo up bench clean
+
+help:
+	@echo "make demo    run the whole pipeline on the local cloud (N=$(N) sessions)"
+	@echo "make test    every test and static check"
+	@echo "make up      start the local cloud and the Jumio simulator, until Ctrl-C"
+	@echo "make bench   run the benchmarks and print their figures"
+
+$(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/shared/python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	$(PY) scripts/dev_paths.py
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	$(PY) -m venv $(SAM_VENV) 2>/dev/null || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+static: venv $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION) --template-file template.yaml
+
+test: lint static
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: venv
+	$(PY) -m local_cloud demo --sessions $(N)
+
+up: venv
+	$(PY) -m local_cloud up
+
+bench: venv
+	$(PY) benchmarks/bench_add_part.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks .aws-sam
