@@ -1,0 +1,80 @@
+"""Fixtures shared by every test: the Jumio simulator, moto in-process and the provisioned stack.
+
+Integration tests run the real template.yaml: the local cloud's provisioner creates every
+resource in moto (in-process, ``mock_aws``), the project's invoker runs the real handler code
+for Lambda invokes (including Step Functions tasks), and the functions talk over real HTTP to
+the Jumio simulator on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+# No test may reach a real AWS account, even by accident.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+        "AWS_SECURITY_TOKEN": "testing",  # noqa: S105
+        "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(scope="session")
+def _simulator_server() -> Iterator[object]:
+    from jumio_simulator.testing import run_simulator
+
+    with run_simulator(processing_delay=0.05) as handle:
+        yield handle
+
+
+@pytest.fixture
+def simulator(_simulator_server):
+    """The Jumio simulator over real HTTP on loopback, reset before each test."""
+    _simulator_server.admin.reset()
+    return _simulator_server
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """moto in-process with Step Functions really executing ASL and Lambda run by our invoker."""
+    from moto import mock_aws
+
+    from local_cloud import invoker
+
+    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    with mock_aws(config=config):
+        invoker.install(mode="inprocess")
+        yield
+
+
+@pytest.fixture
+def stack(aws, simulator):
+    """template.yaml provisioned in moto, its functions pointed at the simulator."""
+    from local_cloud.provisioner import provision
+
+    return provision(
+        TEMPLATE,
+        parameters={"JumioBaseUrl": simulator.base_url, "LogLevel": "DEBUG"},
+    )
+
+
+@pytest.fixture
+def poller(stack):
+    """Drains the stack's SQS event sources synchronously through the real handlers."""
+    from local_cloud.poller import EventSourcePoller
+
+    return EventSourcePoller(stack)
