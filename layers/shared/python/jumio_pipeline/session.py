@@ -178,7 +178,9 @@ def parse_registration(body: dict[str, Any]) -> Session:
     The body is either Jumio's account response itself or the wrapper around it. Messages
     name the field that is wrong and never echo its value (it may be a token).
     """
-    wrapped = body if "account" in body and "workflowExecution" not in body else {"account": body}
+    inner = body.get("account")
+    is_wrapper = isinstance(inner, dict) and ("workflowExecution" in inner or "account" in inner)
+    wrapped = body if is_wrapper else {"account": body}
     try:
         message = RegistrationMessage.model_validate(wrapped)
     except ValidationError as exc:

@@ -1,0 +1,166 @@
+"""parse_registration: Jumio's account response (bare or wrapped) becomes a Session."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+
+import pytest
+
+from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.session import parse_registration, token_lifetime_seconds
+
+BASE = "https://api.amer-1.jumio.ai/api/v1/accounts/{a}/workflow-executions/{w}"
+ACCOUNT_ID = "572ac7b5-9f83-409d-ba8e-f0014e411c7e"
+WORKFLOW_ID = "41f71912-1c6b-4e2f-b340-d6dc10cd69b8"
+ID_CREDENTIAL = "fdb1bc31-99a0-4671-8f2a-2bf7ca2faace"
+SELFIE_CREDENTIAL = "0b0b5a44-4d7e-4a43-9c2f-6e1e0a4c1d11"
+FACEMAP_CREDENTIAL = "7d3c7a1e-9c1b-4f27-8a52-3c4b9d0e2f33"
+
+
+def account_response() -> dict:
+    base = BASE.format(a=ACCOUNT_ID, w=WORKFLOW_ID)
+    return {
+        "timestamp": "2024-05-01T10:00:00.000Z",
+        "account": {"id": ACCOUNT_ID},
+        "sdk": {"token": "sdk-token-not-used"},
+        "workflowExecution": {
+            "id": WORKFLOW_ID,
+            "credentials": [
+                {
+                    "id": ID_CREDENTIAL,
+                    "category": "ID",
+                    "allowedChannels": ["WEB", "API", "SDK"],
+                    "api": {
+                        "token": "id-token",
+                        "parts": {
+                            "front": f"{base}/credentials/{ID_CREDENTIAL}/parts/FRONT",
+                            "back": f"{base}/credentials/{ID_CREDENTIAL}/parts/BACK",
+                        },
+                        "workflowExecution": base,
+                    },
+                },
+                {
+                    "id": SELFIE_CREDENTIAL,
+                    "category": "SELFIE",
+                    "allowedChannels": ["WEB", "API", "SDK"],
+                    "api": {
+                        "token": "selfie-token",
+                        "parts": {"face": f"{base}/credentials/{SELFIE_CREDENTIAL}/parts/FACE"},
+                        "workflowExecution": base,
+                    },
+                },
+                {
+                    "id": FACEMAP_CREDENTIAL,
+                    "category": "FACEMAP",
+                    "allowedChannels": ["WEB", "SDK"],
+                },
+            ],
+        },
+    }
+
+
+def test_bare_response_requires_every_api_part_and_keeps_hrefs_verbatim():
+    session = parse_registration(account_response())
+    assert session.account_id == ACCOUNT_ID
+    assert session.workflow_execution_id == WORKFLOW_ID
+    assert session.required_parts == {
+        f"{ID_CREDENTIAL}/FRONT",
+        f"{ID_CREDENTIAL}/BACK",
+        f"{SELFIE_CREDENTIAL}/FACE",
+    }
+    front = session.credential(ID_CREDENTIAL).parts["FRONT"]
+    assert (
+        front == account_response()["workflowExecution"]["credentials"][0]["api"]["parts"]["front"]
+    )
+    assert session.credential(FACEMAP_CREDENTIAL).token is None
+    assert session.workflow_execution_href() == BASE.format(a=ACCOUNT_ID, w=WORKFLOW_ID)
+
+
+def test_token_expiry_is_response_time_plus_default_lifetime_of_30_minutes():
+    session = parse_registration(account_response())
+    assert session.token_expires_at - int(session.issued_at.timestamp()) == 1800
+
+
+def test_wrapper_sets_required_parts_reference_and_lifetime():
+    session = parse_registration(
+        {
+            "account": account_response(),
+            "requiredParts": [f"{ID_CREDENTIAL}/FRONT"],
+            "reference": "onboarding-42",
+            "tokenLifetime": "1d",
+        }
+    )
+    assert session.required_parts == {f"{ID_CREDENTIAL}/FRONT"}
+    assert session.reference == "onboarding-42"
+    assert session.token_expires_at - int(session.issued_at.timestamp()) == 86400
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason", "field"),
+    [
+        (
+            lambda r: r["workflowExecution"].update(id="not-a-uuid"),
+            "INVALID_REGISTRATION",
+            "account.workflowExecution.id",
+        ),
+        (lambda r: r.pop("workflowExecution"), "INVALID_REGISTRATION", "account.workflowExecution"),
+        (lambda r: r["account"].update(id=None), "INVALID_REGISTRATION", "account.account.id"),
+        (lambda r: r.update(timestamp="yesterday"), "INVALID_REGISTRATION", "account.timestamp"),
+        (
+            lambda r: [c.pop("api", None) for c in r["workflowExecution"]["credentials"]],
+            "NO_API_CREDENTIAL",
+            "account.workflowExecution.credentials",
+        ),
+    ],
+)
+def test_invalid_responses_name_the_field(mutate, reason, field):
+    response = account_response()
+    mutate(response)
+    with pytest.raises(InvalidMessage) as caught:
+        parse_registration(response)
+    assert caught.value.reason == reason
+    assert caught.value.field == field
+
+
+def test_errors_never_echo_a_token():
+    response = account_response()
+    response["workflowExecution"]["credentials"][0]["api"]["token"] = ""
+    secret = "very-secret-token-value"
+    response["workflowExecution"]["credentials"][1]["api"]["token"] = secret
+    response["workflowExecution"]["credentials"][1]["api"]["parts"] = {"face": 42}
+    with pytest.raises(InvalidMessage) as caught:
+        parse_registration(response)
+    assert secret not in str(caught.value)
+    assert "very-secret" not in repr(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "field"),
+    [
+        ({"requiredParts": [f"{uuid.uuid4()}/FRONT"]}, "requiredParts.0"),
+        ({"requiredParts": [f"{ID_CREDENTIAL}/SIDEWAYS"]}, "requiredParts.0"),
+        ({"requiredParts": [f"{SELFIE_CREDENTIAL}/FRONT"]}, "requiredParts.0"),
+        ({"tokenLifetime": "4m"}, "tokenLifetime"),
+        ({"tokenLifetime": "30 minutes"}, "tokenLifetime"),
+        ({"reference": "jane.doe@example.com;"}, "reference"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_invalid_wrappers_name_the_field(wrapper, field):
+    with pytest.raises(InvalidMessage) as caught:
+        parse_registration({"account": copy.deepcopy(account_response()), **wrapper})
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("600s", 600), ("30m", 1800), ("2h", 7200), ("60d", 5184000)]
+)
+def test_token_lifetime_formats(text, seconds):
+    assert token_lifetime_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["299s", "61d", "10", "m", "1w"])
+def test_token_lifetime_outside_jumio_rules(text):
+    with pytest.raises(ValueError, match="tokenLifetime"):
+        token_lifetime_seconds(text)
