@@ -1,0 +1,71 @@
+"""`python -m jumio_simulator --port 0`: serve until interrupted, printing the base URL first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+from jumio_simulator.app import Simulator, SimulatorConfig
+from jumio_simulator.faults import FaultConfigError, validate_fault_config
+from jumio_simulator.server import SimulatorHTTPServer
+
+
+def _faults(value: str) -> dict[str, object]:
+    """--faults takes inline JSON or a path to a JSON file."""
+    text = (
+        value if value.lstrip().startswith("{") else pathlib.Path(value).read_text(encoding="utf-8")
+    )
+    try:
+        return validate_fault_config(json.loads(text))
+    except (json.JSONDecodeError, FaultConfigError) as error:
+        raise argparse.ArgumentTypeError(f"--faults: {error}") from error
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The CLI flags (see docs/simulator.md)."""
+    parser = argparse.ArgumentParser(prog="python -m jumio_simulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--client-id", default="local-client")
+    parser.add_argument("--client-secret", default="local-secret")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--faults", type=_faults, default=None, help="JSON text or a JSON file path"
+    )
+    parser.add_argument(
+        "--processing-delay", type=float, default=0.2, help="seconds ACQUIRED→PROCESSED"
+    )
+    parser.add_argument(
+        "--public-base-url", default=None, help="base for hrefs instead of the Host header"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the server, print its base URL, serve until SIGINT/SIGTERM."""
+    args = parse_args(argv)
+    config = SimulatorConfig(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        seed=args.seed,
+        faults=args.faults,
+        processing_delay=args.processing_delay,
+        public_base_url=args.public_base_url,
+    )
+    simulator = Simulator(config)
+    server = SimulatorHTTPServer((args.host, args.port), simulator)
+    print(server.base_url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        simulator.stop_timers()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

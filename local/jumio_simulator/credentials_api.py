@@ -1,0 +1,238 @@
+"""The seven Credentials-API operations (contract §3), authorised by a workflow's api.token.
+
+Each operation checks in a fixed order: User-Agent (403, in the dispatcher), Bearer present
+(401), ids known and nested (404), token of this execution and unexpired (401), classifier
+and category (400), execution still active (409), then the body (400/413/415). The body is
+judged outside the state lock, then the checks run again and the change is made under it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jumio_simulator.errors import ApiError, bad_request, conflict, not_found, unauthorized
+from jumio_simulator.images import (
+    MAX_DOCUMENT_PAGES,
+    MAX_FILE_BYTES,
+    judge_document_file,
+    judge_image,
+)
+from jumio_simulator.lookup import find_credential, find_execution
+from jumio_simulator.messages import ApiRequest, ApiResponse
+from jumio_simulator.model import Credential, WorkflowExecution
+from jumio_simulator.multipart import parse_files
+from jumio_simulator.tenant_api import credential_api_block
+from jumio_simulator.workflows import IMAGE_CLASSIFIERS
+
+if TYPE_CHECKING:
+    from jumio_simulator.app import Simulator
+
+
+@dataclass(frozen=True)
+class Target:
+    """The execution and credential a request addresses, after every id and token check."""
+
+    execution: WorkflowExecution
+    credential: Credential | None
+
+
+def _authorise(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> Target:
+    token = request.bearer_token()
+    with sim.state.lock:
+        execution = find_execution(sim.state, params["account"], params["execution"])
+        credential = (
+            find_credential(execution, params["credential"]) if "credential" in params else None
+        )
+        if sim.state.token_owner.get(token) != execution.id:
+            raise unauthorized("token was not issued for this workflow execution")
+        if sim.expire_if_due(execution, sim.base_url(request.base_url)):
+            raise unauthorized("token has expired")
+        return Target(execution, credential)
+
+
+def _require_active(execution: WorkflowExecution) -> None:
+    if not execution.is_active:
+        raise conflict("WORKFLOW_NOT_ACTIVE", f"workflow execution is {execution.status}")
+
+
+def _image_target(
+    sim: Simulator, request: ApiRequest, params: dict[str, str]
+) -> tuple[Target, Credential, str]:
+    target = _authorise(sim, request, params)
+    credential = target.credential
+    assert credential is not None
+    classifier = params["classifier"]
+    if classifier not in IMAGE_CLASSIFIERS:
+        raise bad_request("classifier must be FRONT, BACK or FACE")
+    if classifier not in credential.classifiers:
+        raise bad_request(f"a {credential.category} credential has no {classifier} part")
+    _require_active(target.execution)
+    return target, credential, classifier
+
+
+def _category_target(
+    sim: Simulator, request: ApiRequest, params: dict[str, str], category: str
+) -> tuple[Target, Credential]:
+    target = _authorise(sim, request, params)
+    credential = target.credential
+    assert credential is not None
+    if credential.category != category:
+        raise bad_request(
+            f"{params['classifier']} is only accepted on a {category} credential, "
+            f"not on {credential.category}"
+        )
+    _require_active(target.execution)
+    return target, credential
+
+
+def _upload_response(
+    sim: Simulator, request: ApiRequest, target: Target, part_id: str
+) -> ApiResponse:
+    credential = target.credential
+    assert credential is not None
+    execution = target.execution
+    base = sim.base_url(request.base_url)
+    body = {
+        "timestamp": sim.state.timestamp(),
+        "account": {"id": execution.account_id},
+        "workflowExecution": {"id": execution.id},
+        "credential": {"id": credential.id},
+        "part": {"id": part_id},
+        "api": credential_api_block(base, execution, credential),
+    }
+    return ApiResponse(200, body)
+
+
+def _single_file(request: ApiRequest) -> bytes:
+    files = parse_files(request.content_type(), request.body)
+    if len(files) != 1:
+        raise bad_request("exactly one 'file' field is expected for an image part")
+    return files[0].content
+
+
+def _put_image(
+    sim: Simulator, request: ApiRequest, params: dict[str, str], *, is_add: bool
+) -> ApiResponse:
+    target, credential, classifier = _image_target(sim, request, params)
+    _check_presence(credential, classifier, is_add=is_add)
+    judge_image(_single_file(request), is_add=is_add)
+    with sim.state.lock:
+        target, credential, classifier = _image_target(sim, request, params)
+        _check_presence(credential, classifier, is_add=is_add)
+        part = credential.parts[classifier]
+        part.count = 1
+        part.part_id = str(uuid.uuid4())
+        if is_add:
+            part.adds += 1
+        else:
+            part.updates += 1
+        return _upload_response(sim, request, target, part.part_id)
+
+
+def _check_presence(credential: Credential, classifier: str, *, is_add: bool) -> None:
+    present = credential.parts[classifier].count > 0
+    if is_add and present:
+        raise conflict("PART_EXISTS", f"{classifier} was already added; update it with PUT")
+    if not is_add and not present:
+        raise not_found(f"{classifier} has not been added yet; add it with POST")
+
+
+def add_part(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """POST .../parts/{FRONT|BACK|FACE}: a new image part (longest side must exceed 300 px)."""
+    return _put_image(sim, request, params, is_add=True)
+
+
+def update_part(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """PUT .../parts/{FRONT|BACK|FACE}: replace an existing image part (a retake)."""
+    return _put_image(sim, request, params, is_add=False)
+
+
+def upload_prepared_data(
+    sim: Simulator, request: ApiRequest, params: dict[str, str]
+) -> ApiResponse:
+    """POST .../parts/PREPARED_DATA: a JSON object on a DATA credential; a repeat replaces it."""
+    _category_target(sim, request, params, "DATA")
+    if request.content_type().split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "PREPARED_DATA needs Content-Type: application/json")
+    data = request.json_body()
+    if not isinstance(data, dict):
+        raise bad_request("PREPARED_DATA body must be a JSON object")
+    with sim.state.lock:
+        target, credential = _category_target(sim, request, params, "DATA")
+        part = credential.parts["PREPARED_DATA"]
+        if part.count:
+            part.updates += 1
+        else:
+            part.adds += 1
+        part.count = 1
+        part.part_id = str(uuid.uuid4())
+        credential.prepared_data = data
+        return _upload_response(sim, request, target, part.part_id)
+
+
+def upload_document(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """POST .../parts/DOCUMENT: one or more `file` fields; pages accumulate, at most 30."""
+    _category_target(sim, request, params, "DOCUMENT")
+    files = parse_files(request.content_type(), request.body)
+    total = sum(len(file.content) for file in files)
+    if total > MAX_FILE_BYTES:
+        raise ApiError(
+            413, f"document files total {total} bytes, more than 15 MB ({MAX_FILE_BYTES} bytes)"
+        )
+    pages = sum(judge_document_file(file.content).pages for file in files)
+    with sim.state.lock:
+        target, credential = _category_target(sim, request, params, "DOCUMENT")
+        if credential.pages + pages > MAX_DOCUMENT_PAGES:
+            raise bad_request(
+                f"document would have {credential.pages + pages} pages; at most {MAX_DOCUMENT_PAGES}"
+            )
+        credential.pages += pages
+        part = credential.parts["DOCUMENT"]
+        part.count = credential.pages
+        part.adds += 1
+        part.part_id = str(uuid.uuid4())
+        return _upload_response(sim, request, target, part.part_id)
+
+
+def delete_part(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """DELETE .../parts/{FRONT|BACK|FACE}: remove an image part before finalize (404 if absent)."""
+    with sim.state.lock:
+        _, credential, classifier = _image_target(sim, request, params)
+        part = credential.parts[classifier]
+        if not part.count:
+            raise not_found(f"{classifier} is not there")
+        part.count = 0
+        part.deletes += 1
+        return ApiResponse(200, {})
+
+
+def delete_pages(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """DELETE .../parts/DOCUMENT: remove every document page before finalize (404 if none)."""
+    with sim.state.lock:
+        _, credential = _category_target(sim, request, params, "DOCUMENT")
+        if not credential.pages:
+            raise not_found("the document has no pages")
+        credential.pages = 0
+        part = credential.parts["DOCUMENT"]
+        part.count = 0
+        part.deletes += 1
+        return ApiResponse(200, {})
+
+
+def finalize(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
+    """PUT .../workflow-executions/{w}: ACQUIRED now, PROCESSED + callback after the delay."""
+    with sim.state.lock:
+        execution = _authorise(sim, request, params).execution
+        if execution.finalize_count:
+            raise conflict("ALREADY_FINALIZED", "workflow execution was already finalized")
+        _require_active(execution)
+        execution.finalize_count += 1
+        sim.start_processing(execution, sim.base_url(request.base_url))
+        body = {
+            "timestamp": sim.state.timestamp(),
+            "account": {"id": execution.account_id},
+            "workflowExecution": {"id": execution.id},
+        }
+        return ApiResponse(200, body)
