@@ -1,0 +1,141 @@
+"""Which final Jumio answer becomes which error, and what its message may say.
+
+The state machine and the SQS failure path route on the error class names, so each status
+is pinned here. Responses are real ``requests.Response`` objects filled as the transport
+would fill them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+
+import pytest
+import requests
+
+from jumio_pipeline.errors import (
+    JumioAuthError,
+    JumioConflict,
+    JumioNotFound,
+    JumioPermanentError,
+    JumioRejected,
+    JumioThrottled,
+    JumioTransientError,
+    JumioUnavailable,
+)
+from jumio_pipeline.jumio.responses import error_for_response, json_body, parse_retry_after
+
+
+def jumio_answer(status: int, body: object = None, **headers: str) -> requests.Response:
+    """A requests response with Jumio's problem body (or any body) and headers."""
+    response = requests.Response()
+    response.status_code = status
+    response.reason = "Reason Phrase"
+    if isinstance(body, bytes):
+        response._content = body
+    else:
+        response._content = b"" if body is None else json.dumps(body).encode()
+    response.headers.update({key.replace("_", "-"): value for key, value in headers.items()})
+    return response
+
+
+def problem(status: int, title: str, detail: str) -> dict[str, object]:
+    """Jumio's error body."""
+    return {"title": title, "status": status, "detail": detail}
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "base"),
+    [
+        (429, JumioThrottled, JumioTransientError),
+        (500, JumioUnavailable, JumioTransientError),
+        (502, JumioUnavailable, JumioTransientError),
+        (503, JumioUnavailable, JumioTransientError),
+        (504, JumioUnavailable, JumioTransientError),
+        (401, JumioAuthError, JumioPermanentError),
+        (403, JumioAuthError, JumioPermanentError),
+        (404, JumioNotFound, JumioPermanentError),
+        (409, JumioConflict, JumioPermanentError),
+        (400, JumioRejected, JumioPermanentError),
+        (413, JumioRejected, JumioPermanentError),
+        (415, JumioRejected, JumioPermanentError),
+        (422, JumioRejected, JumioPermanentError),
+    ],
+)
+def test_each_status_maps_to_its_error_class(status, error_class, base) -> None:
+    error = error_for_response("add_part", jumio_answer(status, problem(status, "T", "D")))
+    assert type(error) is error_class
+    assert isinstance(error, base)
+    assert error.status == status
+    assert error.operation == "add_part"
+
+
+def test_message_names_operation_status_title_and_detail_only() -> None:
+    body = problem(400, "Bad Request", "IMAGE_TOO_SMALL: longest side must exceed 300 px")
+    body["extra"] = "customer-name-Jane-Doe"
+    error = error_for_response("add_part", jumio_answer(400, body))
+    assert str(error) == (
+        "add_part: HTTP 400 Bad Request: IMAGE_TOO_SMALL: longest side must exceed 300 px"
+    )
+    assert isinstance(error, JumioRejected)
+    assert error.title == "Bad Request"
+    assert error.detail.startswith("IMAGE_TOO_SMALL")
+
+
+def test_conflict_carries_jumio_title_and_detail() -> None:
+    error = error_for_response(
+        "finalize", jumio_answer(409, problem(409, "Conflict", "ALREADY_FINALIZED: done"))
+    )
+    assert isinstance(error, JumioConflict)
+    assert (error.title, error.detail) == ("Conflict", "ALREADY_FINALIZED: done")
+
+
+def test_throttled_parses_retry_after_seconds() -> None:
+    answer = jumio_answer(429, problem(429, "Too Many Requests", "Request limit exceeded"))
+    answer.headers["Retry-After"] = "7"
+    error = error_for_response("token", answer)
+    assert isinstance(error, JumioThrottled)
+    assert error.retry_after == 7.0
+
+
+def test_throttled_without_retry_after_has_none() -> None:
+    error = error_for_response("token", jumio_answer(429))
+    assert isinstance(error, JumioThrottled)
+    assert error.retry_after is None
+
+
+def test_retry_after_as_http_date_becomes_seconds_from_now() -> None:
+    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 55.0 <= parse_retry_after(in_a_minute) <= 60.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("") is None
+
+
+def test_non_json_error_body_is_not_quoted() -> None:
+    error = error_for_response("finalize", jumio_answer(502, b"<html>proxy secret page</html>"))
+    assert isinstance(error, JumioUnavailable)
+    assert str(error) == "finalize: HTTP 502 Reason Phrase"
+
+
+def test_long_or_multiline_detail_is_shortened_to_one_line() -> None:
+    error = error_for_response("add_part", jumio_answer(400, problem(400, "Bad", "x\n" * 400)))
+    assert "\n" not in str(error)
+    assert len(error.detail) == 300
+    assert error.detail.endswith("...")
+
+
+def test_json_body_of_a_success() -> None:
+    assert json_body("finalize", jumio_answer(200, {"account": {"id": "a"}})) == {
+        "account": {"id": "a"}
+    }
+    assert json_body("delete_part", jumio_answer(200)) == {}
+
+
+@pytest.mark.parametrize("content", [b"<html>not json</html>", b"[1, 2]"])
+def test_json_body_refuses_what_jumio_does_not_send(content: bytes) -> None:
+    with pytest.raises(JumioUnavailable) as raised:
+        json_body("finalize", jumio_answer(200, content))
+    assert "finalize: HTTP 200" in str(raised.value)
+    assert "not json" not in str(raised.value)
+    assert raised.value.__context__ is None
