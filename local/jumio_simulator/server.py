@@ -123,9 +123,18 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def handle_one_request(self) -> None:
+        """As http.server's, but quiet about the socket that a `reset`/`drop` fault closed."""
+        try:
+            super().handle_one_request()
+        except ValueError:
+            if not getattr(self, "_aborted", False):
+                raise
+
     def _abort(self) -> None:
         """Close the socket with an RST and no response: the client sees a reset/aborted connection."""
         self.close_connection = True
+        self._aborted = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.wfile.flush()
