@@ -55,7 +55,9 @@ def aws() -> Iterator[None]:
 
     from local_cloud import invoker
 
-    config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+    # No "lambda": {"use_docker": False}: that selects moto's echo-only backend, which never
+    # calls the _invoke_lambda that our invoker replaces.
+    config = {"stepfunctions": {"execute_state_machine": True}}
     with mock_aws(config=config):
         invoker.install(mode="inprocess")
         yield

@@ -1,0 +1,368 @@
+"""Make moto's Lambda run the project's handlers, without Docker.
+
+Why: moto runs Lambda code only in Docker (unavailable here); its Docker-free backend echoes
+the input. Replacing `moto.awslambda.models.LambdaFunction._invoke_lambda` makes direct
+Invoke, S3 → Lambda notifications and Step Functions Lambda tasks all run the real handler.
+It is a private moto method, so `install()` checks its signature first and fails loudly.
+
+Modes:
+- "inprocess" (tests under `mock_aws`): import the handler once per function, call it with a
+  fake context while the function's Environment.Variables are in os.environ.
+- "subprocess" (the local cloud server): one child process per invocation with the function's
+  environment + the moto endpoint; its output lands in CloudWatch Logs and on the console.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from local_cloud.lambda_bootstrap import (
+    LambdaContext,
+    error_payload,
+    handler_function,
+    load_handler_module,
+)
+from local_cloud.stack import FunctionSpec
+
+_EXPECTED_PARAMETERS = ["self", "event"]
+_BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
+_REGISTRY: dict[str, FunctionSpec] = {}  # function name → spec (set by the provisioner)
+_REGISTRY_LOCK = threading.Lock()
+_installed: dict[str, Any] = {}
+
+# Environment every local invocation sees unless the function's own variables say otherwise.
+_LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
+
+class IncompatibleMotoError(RuntimeError):
+    """moto changed the private method the local runner replaces."""
+
+
+def register_function(spec: FunctionSpec) -> None:
+    """Tell the runners where a function's code lives and which environment it gets."""
+    with _REGISTRY_LOCK:
+        _REGISTRY[spec.name] = spec
+
+
+def check_moto_hook() -> Any:
+    """Return LambdaFunction if `_invoke_lambda(self, event)` is as expected; else fail loudly."""
+    import moto
+    from moto.awslambda import models
+
+    function_class = getattr(models, "LambdaFunction", None)
+    method = getattr(function_class, "_invoke_lambda", None)
+    if method is None:
+        raise IncompatibleMotoError(
+            f"moto {moto.__version__}: moto.awslambda.models.LambdaFunction._invoke_lambda is "
+            "gone; local_cloud.invoker must be adapted (tested with moto 5.2.5)"
+        )
+    if _installed.get("original") is not None and method is _installed.get("patched"):
+        method = _installed["original"]
+    parameters = list(inspect.signature(method).parameters)
+    if parameters != _EXPECTED_PARAMETERS:
+        raise IncompatibleMotoError(
+            f"moto {moto.__version__}: LambdaFunction._invoke_lambda takes {parameters}, "
+            f"expected {_EXPECTED_PARAMETERS}; local_cloud.invoker must be adapted "
+            "(tested with moto 5.2.5)"
+        )
+    return function_class
+
+
+def install(
+    mode: str = "inprocess",
+    endpoint_url: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    echo: bool = True,
+) -> None:
+    """Replace moto's Lambda runner; `env` is added to every invocation's environment."""
+    if mode not in ("inprocess", "subprocess"):
+        raise ValueError(f"invoker mode must be 'inprocess' or 'subprocess', got {mode!r}")
+    if mode == "subprocess" and not endpoint_url:
+        raise ValueError("the subprocess invoker needs the moto server's endpoint_url")
+    function_class = check_moto_hook()
+    runner = (
+        _InProcessRunner(env)
+        if mode == "inprocess"
+        else _SubprocessRunner(endpoint_url or "", env, echo=echo)
+    )
+
+    def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
+        return runner.invoke(self, event)
+
+    if "original" not in _installed:
+        _installed["original"] = function_class._invoke_lambda
+    function_class._invoke_lambda = _invoke_lambda
+    _installed.update(patched=_invoke_lambda, mode=mode)
+
+
+def uninstall() -> None:
+    """Put moto's own runner back (tests that install temporarily)."""
+    if "original" in _installed:
+        from moto.awslambda.models import LambdaFunction
+
+        LambdaFunction._invoke_lambda = _installed.pop("original")
+        _installed.clear()
+
+
+def installed_mode() -> str | None:
+    """The active mode, or None when moto's own runner is in place."""
+    return _installed.get("mode")
+
+
+def _spec_for(function: Any) -> FunctionSpec:
+    """The registered spec, or one built from moto's own record (code zip extracted once)."""
+    with _REGISTRY_LOCK:
+        spec = _REGISTRY.get(function.function_name)
+    if spec is not None:
+        return spec
+    digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "local_cloud_code" / digest
+    if not folder.is_dir():
+        with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+            archive.extractall(folder)
+    spec = FunctionSpec(
+        logical_id=function.function_name,
+        name=function.function_name,
+        arn=function.function_arn,
+        handler=function.handler,
+        code_dir=folder,
+        layer_dirs=[],
+        environment=dict(function.environment_vars or {}),
+        timeout=int(function.timeout or 3),
+        memory_size=int(function.memory_size or 128),
+    )
+    register_function(spec)
+    return spec
+
+
+def _lambda_environment(
+    spec: FunctionSpec, function: Any, extra: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The variables the Lambda runtime sets, then local defaults, template, overrides."""
+    region = getattr(function, "region", None) or "us-east-1"
+    return {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(spec.timeout),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "_HANDLER": spec.handler,
+        **_LOCAL_DEFAULTS,
+        **spec.environment,
+        **(extra or {}),
+    }
+
+
+def _event_json(event: Any) -> Any:
+    """moto hands over the parsed body (or '{}' when there was none)."""
+    if event is None or event == "{}":
+        return {}
+    return json.loads(event) if isinstance(event, str | bytes) else event
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+class _EnvironmentGate:
+    """Serialises os.environ between functions: invocations of the same environment may run
+    together (so MaximumConcurrency is real), a different environment waits its turn."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._active_key: tuple[tuple[str, str], ...] | None = None
+        self._holders = 0
+        self._saved: dict[str, str | None] = {}
+        self._local = threading.local()
+
+    @staticmethod
+    def _apply(env: Mapping[str, str]) -> dict[str, str | None]:
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        return saved
+
+    @staticmethod
+    def _restore(saved: Mapping[str, str | None]) -> None:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    @contextmanager
+    def applied(self, env: Mapping[str, str]) -> Iterator[None]:
+        """Hold os.environ = current + env for the duration of the block."""
+        if getattr(self._local, "depth", 0) > 0:
+            # A handler invoking another function synchronously in the same thread.
+            saved = self._apply(env)
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+                self._restore(saved)
+            return
+        key = tuple(sorted(env.items()))
+        with self._condition:
+            while self._holders and self._active_key != key:
+                self._condition.wait()
+            if not self._holders:
+                self._saved = self._apply(env)
+                self._active_key = key
+            self._holders += 1
+        self._local.depth = 1
+        try:
+            yield
+        finally:
+            self._local.depth = 0
+            with self._condition:
+                self._holders -= 1
+                if not self._holders:
+                    self._restore(self._saved)
+                    self._active_key = None
+                    self._condition.notify_all()
+
+
+class _InProcessRunner:
+    """Runs handlers in this process: one module import per function, like a warm container."""
+
+    def __init__(self, extra_env: Mapping[str, str] | None) -> None:
+        self._extra_env = dict(extra_env or {})
+        self._gate = _EnvironmentGate()
+        self._modules: dict[str, Any] = {}
+        self._import_lock = threading.Lock()
+
+    def _handler(self, spec: FunctionSpec) -> Any:
+        with self._import_lock:
+            if spec.name not in self._modules:
+                for layer in spec.layer_dirs:
+                    if str(layer) not in sys.path:
+                        sys.path.append(str(layer))
+                module_name = "lambda_" + "".join(ch if ch.isalnum() else "_" for ch in spec.name)
+                self._modules[spec.name] = load_handler_module(
+                    spec.code_dir, spec.handler, module_name
+                )
+            return handler_function(self._modules[spec.name], spec.handler)
+
+    def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        spec = _spec_for(function)
+        request_id = str(uuid.uuid4())
+        with self._gate.applied(_lambda_environment(spec, function, self._extra_env)):
+            try:
+                handler = self._handler(spec)
+                context = LambdaContext(
+                    spec.name, spec.arn, spec.memory_size, spec.timeout, request_id
+                )
+                result = handler(_event_json(event), context)
+                return json.dumps(result), False, ""
+            except Exception as exc:
+                return json.dumps(error_payload(exc, request_id)), True, ""
+
+
+# --------------------------------------------------------------------------- subprocess
+
+
+class _SubprocessRunner:
+    """Runs each invocation in a child Python with the function's own environment."""
+
+    def __init__(
+        self, endpoint_url: str, extra_env: Mapping[str, str] | None, *, echo: bool
+    ) -> None:
+        self._endpoint_url = endpoint_url
+        self._extra_env = dict(extra_env or {})
+        self._echo = echo
+        self._print_lock = threading.Lock()
+
+    def _child_env(self, spec: FunctionSpec, function: Any, request_id: str) -> dict[str, str]:
+        python_path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs)]
+        if os.environ.get("PYTHONPATH"):
+            python_path.append(os.environ["PYTHONPATH"])
+        base = {
+            key: os.environ[key]
+            for key in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")
+            if key in os.environ
+        }
+        return {
+            **base,
+            "AWS_ENDPOINT_URL": self._endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
+            "AWS_SESSION_TOKEN": "testing",
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PYTHONUNBUFFERED": "1",
+            "LOCAL_CLOUD_FUNCTION_ARN": spec.arn,
+            "LOCAL_CLOUD_REQUEST_ID": request_id,
+            **_lambda_environment(spec, function, self._extra_env),
+        }
+
+    def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
+        spec = _spec_for(function)
+        request_id = str(uuid.uuid4())
+        read_fd, write_fd = os.pipe()
+        try:
+            child = subprocess.Popen(  # noqa: S603 - our own interpreter and bootstrap file
+                [sys.executable, str(_BOOTSTRAP), str(spec.code_dir), spec.handler, str(write_fd)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=self._child_env(spec, function, request_id),
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        with os.fdopen(read_fd, "r", encoding="utf-8") as channel:
+            reader = threading.Thread(target=lambda: result_box.append(channel.read()))
+            result_box: list[str] = []
+            reader.start()
+            try:
+                output, _ = child.communicate(
+                    json.dumps(_event_json(event)).encode(), timeout=spec.timeout + 5
+                )
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                child.kill()
+                output, _ = child.communicate()
+                timed_out = True
+            reader.join()
+        logs = output.decode("utf-8", errors="replace")
+        self._record_logs(function, spec, logs)
+        if timed_out:
+            payload = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {spec.timeout} seconds",
+            }
+            return json.dumps(payload), True, logs
+        if not result_box or not result_box[0]:
+            payload = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: exited with {child.returncode}",
+            }
+            return json.dumps(payload), True, logs
+        document = json.loads(result_box[0])
+        return json.dumps(document["payload"]), not document["ok"], logs
+
+    def _record_logs(self, function: Any, spec: FunctionSpec, logs: str) -> None:
+        """CloudWatch Logs /aws/lambda/<name> via moto's own save_logs, and the console."""
+        function.logs_backend.ensure_log_group(function.logs_group_name)
+        function.save_logs(logs or "(no output)")
+        if self._echo and logs:
+            with self._print_lock:
+                for line in logs.splitlines():
+                    print(f"[{spec.name}] {line}", flush=True)

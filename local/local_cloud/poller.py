@@ -1,0 +1,294 @@
+"""SQS → Lambda event source poller with AWS's batch semantics, in place of moto's mapping.
+
+Why: moto's own mapping invokes one record at a time inside SendMessage, ignores
+ReportBatchItemFailures and deletes failed messages (local-aws-notes.md). This poller
+receives batches, builds the exact Lambda SQS event, invokes through the Lambda API (so the
+installed invoker runs the real handler), deletes only what succeeded, and leaves failures
+to moto's visibility timeout and maxReceiveCount redrive to the DLQ.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local_cloud.stack import EventSource, Stack
+
+LambdaInvoke = Callable[[str, dict[str, Any]], tuple[Any, bool]]
+DEFAULT_CONCURRENCY = 2  # AWS scales further; locally a small fixed pool keeps runs readable
+_RECEIVE_LIMIT = 10  # SQS returns at most 10 messages per ReceiveMessage
+
+
+@dataclass
+class DrainReport:
+    """What a drain did, for tests and the demo's summary."""
+
+    invocations: int = 0
+    deleted: int = 0
+    failed_records: int = 0
+    failed_invocations: int = 0
+    rounds: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, deleted: int, failed_records: int, function_error: bool) -> None:
+        """Count one invocation's outcome (thread-safe)."""
+        with self.lock:
+            self.invocations += 1
+            self.deleted += deleted
+            self.failed_records += failed_records
+            self.failed_invocations += int(function_error)
+
+
+def _message_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """SQS API message attributes → the camelCase shape Lambda puts in each record."""
+    out: dict[str, Any] = {}
+    for name, value in attributes.items():
+        binary = value.get("BinaryValue")
+        out[name] = {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": base64.b64encode(binary).decode() if binary is not None else None,
+            "stringListValues": list(value.get("StringListValues", [])),
+            "binaryListValues": [
+                base64.b64encode(item).decode() for item in value.get("BinaryListValues", [])
+            ],
+            "dataType": value["DataType"],
+        }
+    return out
+
+
+def sqs_record(message: Mapping[str, Any], source: EventSource, region: str) -> dict[str, Any]:
+    """One record of the Lambda SQS event, field for field as AWS builds it."""
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": _message_attributes(message.get("MessageAttributes", {})),
+        "md5OfBody": message.get("MD5OfBody")
+        or hashlib.md5(message["Body"].encode(), usedforsecurity=False).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": source.queue_arn,
+        "awsRegion": region,
+    }
+    if message.get("MD5OfMessageAttributes"):
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def failed_message_ids(
+    payload: Any, batch_ids: list[str], *, report_batch_item_failures: bool
+) -> set[str]:
+    """Which records to keep, from the function's response; an invalid report fails all."""
+    if not report_batch_item_failures or payload is None:
+        return set()
+    if not isinstance(payload, dict):
+        return set(batch_ids)
+    failures = payload.get("batchItemFailures")
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        return set(batch_ids)
+    ids: set[str] = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not isinstance(identifier, str) or identifier not in batch_ids:
+            return set(batch_ids)  # like AWS: a malformed report means the whole batch failed
+        ids.add(identifier)
+    return ids
+
+
+class EventSourcePoller:
+    """Drives every SQS event source of a Stack: `drain()` for tests, `start()/stop()` to run."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        *,
+        lambda_invoke: LambdaInvoke | None = None,
+        default_concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self.stack = stack
+        self.default_concurrency = default_concurrency
+        extra: dict[str, Any] = {}
+        if stack.endpoint_url:
+            extra = {
+                "endpoint_url": stack.endpoint_url,
+                "aws_access_key_id": "testing",
+                "aws_secret_access_key": "testing",
+            }
+        self._sqs = boto3.client("sqs", region_name=stack.region, **extra)
+        self._lambda = boto3.client("lambda", region_name=stack.region, **extra)
+        self._invoke = lambda_invoke or self._invoke_through_lambda_api
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ----------------------------------------------------------------------- one batch
+
+    def _invoke_through_lambda_api(self, function_name: str, event: dict[str, Any]) -> Any:
+        response = self._lambda.invoke(FunctionName=function_name, Payload=json.dumps(event))
+        raw = response["Payload"].read()
+        payload = json.loads(raw) if raw else None
+        return payload, "FunctionError" in response
+
+    def _receive_batch(self, source: EventSource, *, wait_for_more: bool) -> list[dict[str, Any]]:
+        """Up to BatchSize messages; keeps receiving for at most the batching window."""
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + source.maximum_batching_window_seconds
+        while len(messages) < source.batch_size:
+            wanted = min(_RECEIVE_LIMIT, source.batch_size - len(messages))
+            remaining = max(0.0, deadline - time.monotonic())
+            wait = int(min(remaining, 20)) if wait_for_more else 0
+            if wait_for_more and not messages:
+                wait = max(wait, 1)  # short long-poll: idle workers stay cheap and stoppable
+            got = self._sqs.receive_message(
+                QueueUrl=source.queue_url,
+                MaxNumberOfMessages=wanted,
+                WaitTimeSeconds=wait,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages", [])
+            messages.extend(got)
+            if not got or time.monotonic() >= deadline:
+                break  # the queue ran dry, or the batching window is over
+        return messages
+
+    def _process_batch(
+        self, source: EventSource, messages: list[dict[str, Any]], report: DrainReport
+    ) -> None:
+        event = {"Records": [sqs_record(m, source, self.stack.region) for m in messages]}
+        payload, function_error = self._invoke(source.function_name, event)
+        batch_ids = [m["MessageId"] for m in messages]
+        if function_error:
+            report.add(deleted=0, failed_records=len(messages), function_error=True)
+            return  # nothing deleted: visibility timeout, then redrive after maxReceiveCount
+        failed = failed_message_ids(
+            payload, batch_ids, report_batch_item_failures=source.report_batch_item_failures
+        )
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), _RECEIVE_LIMIT):
+            chunk = done[start : start + _RECEIVE_LIMIT]
+            self._sqs.delete_message_batch(
+                QueueUrl=source.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+                ],
+            )
+        report.add(deleted=len(done), failed_records=len(failed), function_error=False)
+
+    def _worker_round(self, source: EventSource, report: DrainReport) -> None:
+        """One worker: receive and process batches until the queue shows nothing visible."""
+        while not self._stop.is_set():
+            messages = self._receive_batch(source, wait_for_more=False)
+            if not messages:
+                return
+            self._process_batch(source, messages, report)
+
+    # ----------------------------------------------------------------------- drain
+
+    def _sources(self, function: str | None) -> list[EventSource]:
+        sources = [s for s in self.stack.event_sources if s.enabled]
+        if function is not None:
+            sources = [s for s in sources if function in (s.function_logical_id, s.function_name)]
+            if not sources:
+                raise KeyError(f"no SQS event source for function {function}")
+        return sources
+
+    def _concurrency(self, source: EventSource) -> int:
+        return source.maximum_concurrency or self.default_concurrency
+
+    def _counts(self, source: EventSource) -> tuple[int, int]:
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=source.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (
+            int(attributes["ApproximateNumberOfMessages"]),
+            int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        )
+
+    def drain(
+        self,
+        function: str | None = None,
+        *,
+        max_rounds: int = 50,
+        until_empty: bool = True,
+        idle_sleep: float = 0.25,
+    ) -> DrainReport:
+        """Process messages synchronously, deterministic for tests.
+
+        until_empty=True keeps going while messages are in flight (invisible), so failed
+        records come back, are retried and finally redriven to the DLQ; False stops as soon
+        as nothing is visible. At most `max_rounds` rounds.
+        """
+        report = DrainReport()
+        pending = self._sources(function)
+        while pending and report.rounds < max_rounds:
+            report.rounds += 1
+            for source in pending:
+                workers = self._concurrency(source)
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = [
+                        pool.submit(self._worker_round, source, report) for _ in range(workers)
+                    ]
+                    for future in futures:
+                        future.result()
+            still: list[EventSource] = []
+            for source in pending:
+                visible, invisible = self._counts(source)
+                if visible or (until_empty and invisible):
+                    still.append(source)
+            pending = still
+            if pending and not any(self._counts(s)[0] for s in pending):
+                time.sleep(idle_sleep)  # only in-flight messages: wait for their visibility
+        return report
+
+    # ----------------------------------------------------------------------- background
+
+    def _run_worker(self, source: EventSource) -> None:
+        report = DrainReport()
+        while not self._stop.is_set():
+            try:
+                messages = self._receive_batch(source, wait_for_more=True)
+            except Exception as exc:  # endpoint gone while stopping, or a transient error
+                if self._stop.is_set():
+                    return
+                print(f"[poller {source.logical_id}] receive failed: {type(exc).__name__}")
+                self._stop.wait(1.0)
+                continue
+            if messages:
+                try:
+                    self._process_batch(source, messages, report)
+                except Exception as exc:
+                    print(f"[poller {source.logical_id}] invoke failed: {type(exc).__name__}")
+
+    def start(self) -> None:
+        """Run MaximumConcurrency worker threads per event source until stop()."""
+        if self._threads:
+            raise RuntimeError("poller already started")
+        self._stop.clear()
+        for source in self._sources(None):
+            for index in range(self._concurrency(source)):
+                thread = threading.Thread(
+                    target=self._run_worker,
+                    args=(source,),
+                    name=f"poller-{source.logical_id}-{index}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self, timeout: float = 25.0) -> None:
+        """Ask the workers to finish their current batch and wait for them."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
