@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
+
 from jumio_pipeline.completion import signal_if_complete
 from jumio_pipeline.dead_letter import park_in_dlq
 from jumio_pipeline.errors import InvalidMessage

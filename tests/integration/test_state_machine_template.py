@@ -1,0 +1,173 @@
+"""How template.yaml wires the session state machine: what an operator and an auditor rely on.
+
+The template is translated offline exactly as `sam deploy` would (aws-sam-translator), so the
+checks below see the role SAM really generates, not just the SAM shorthand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_cloud.template import translate
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = ROOT / "statemachine" / "session.asl.json"
+TASK_FUNCTIONS = {"AwaitPartsFunction", "FinalizeFunction", "RecordOutcomeFunction"}
+LOG_DELIVERY_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    return translate(ROOT / "template.yaml").cfn["Resources"]
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return json.loads(ASL.read_text(encoding="utf-8"))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_standard_workflow_from_definition_uri_with_substitutions(resources, definition):
+    raw = json.dumps(definition)
+    props = resources["SessionStateMachine"]["Properties"]
+
+    assert props["StateMachineType"] == "STANDARD"
+    assert "DefinitionS3Location" in props  # DefinitionUri, not an inline definition
+    placeholders = set(re.findall(r"\$\{(\w+)\}", raw))
+    assert placeholders == set(props["DefinitionSubstitutions"])
+    assert {v["Fn::GetAtt"][0] for v in props["DefinitionSubstitutions"].values()} == (
+        TASK_FUNCTIONS
+    )
+    assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+    assert "JSONata" not in raw
+
+
+def test_logging_at_error_without_execution_data_and_tracing_on(resources):
+    props = resources["SessionStateMachine"]["Properties"]
+
+    assert props["LoggingConfiguration"]["Level"] == "ERROR"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert props["TracingConfiguration"]["Enabled"] is True
+    destination = props["LoggingConfiguration"]["Destinations"][0]
+    assert destination["CloudWatchLogsLogGroup"]["LogGroupArn"] == {
+        "Fn::GetAtt": ["SessionStateMachineLogs", "Arn"]
+    }
+
+
+def test_role_may_invoke_only_its_three_task_functions(resources):
+    role = resources["SessionStateMachineRole"]["Properties"]
+    invoked: set[str] = set()
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = set(_as_list(statement["Action"]))
+            assert statement["Effect"] == "Allow"
+            if actions == {"lambda:InvokeFunction"}:
+                function = statement["Resource"]["Fn::Sub"][1]["functionName"]["Ref"]
+                invoked.add(function)
+            else:  # vended-log delivery only works with "*" (AWS documents it so)
+                assert actions <= LOG_DELIVERY_ACTIONS, actions - LOG_DELIVERY_ACTIONS
+    assert invoked == TASK_FUNCTIONS
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]
+
+
+def test_states_are_named_for_an_operator_with_distinct_ends(definition):
+    states = definition["States"]
+
+    assert definition["StartAt"] == "WaitForAllParts"
+    assert set(states) == {
+        "WaitForAllParts",
+        "Finalize",
+        "RecordFinalized",
+        "RecordExpired",
+        "RecordFailed",
+        "Finalized",
+        "Expired",
+        "Failed",
+    }
+    assert states["Finalized"]["Type"] == "Succeed"
+    assert (states["Expired"]["Type"], states["Expired"]["Error"]) == ("Fail", "SessionExpired")
+    assert (states["Failed"]["Type"], states["Failed"]["Error"]) == ("Fail", "SessionFailed")
+
+
+def test_wait_times_out_with_the_jumio_token(definition):
+    wait = definition["States"]["WaitForAllParts"]
+
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["TimeoutSecondsPath"] == "$.secondsUntilTokenExpiry"
+    assert wait["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    timeout_catch = wait["Catch"][0]
+    assert (timeout_catch["ErrorEquals"], timeout_catch["Next"]) == (
+        ["States.Timeout"],
+        "RecordExpired",
+    )
+
+
+def test_finalize_retries_transient_names_with_jitter_and_catches_permanent_ones(definition):
+    finalize = definition["States"]["Finalize"]
+    transient = finalize["Retry"][0]
+    catches = {name: c["Next"] for c in finalize["Catch"] for name in c["ErrorEquals"]}
+
+    assert transient["ErrorEquals"] == ["JumioThrottled", "JumioUnavailable"]
+    assert transient["JitterStrategy"] == "FULL"
+    assert transient["BackoffRate"] > 1
+    assert transient["MaxAttempts"] >= 3
+    assert catches["SessionTokenExpired"] == "RecordExpired"
+    for permanent in ("JumioRejected", "JumioConflict", "JumioAuthError", "JumioNotFound"):
+        assert catches[permanent] == "RecordFailed"
+    assert finalize["Catch"][-1]["ErrorEquals"] == ["States.ALL"]  # nothing ends unrecorded
+
+
+def test_every_error_name_routed_on_is_a_class_of_the_layer(definition):
+    import jumio_pipeline.errors as errors
+    import jumio_pipeline.finalization as finalization
+    import jumio_pipeline.session_tasks as session_tasks
+
+    known = {
+        name
+        for module in (errors, finalization, session_tasks)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and issubclass(value, Exception)
+    }
+    named = {
+        name
+        for state in definition["States"].values()
+        for rule in [*state.get("Retry", []), *state.get("Catch", [])]
+        for name in rule["ErrorEquals"]
+        if not name.startswith(("States.", "Lambda."))
+    }
+    assert named <= known, named - known
+
+
+def test_task_functions_may_do_only_what_they_call(resources):
+    def actions(logical_id: str) -> set[str]:
+        role = resources[f"{logical_id}Role"]["Properties"]
+        return {
+            action
+            for policy in role["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            for action in _as_list(statement["Action"])
+        }
+
+    kms = {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert actions("AwaitPartsFunction") == {"dynamodb:UpdateItem", "states:SendTaskSuccess", *kms}
+    assert actions("FinalizeFunction") == {"dynamodb:GetItem", "dynamodb:UpdateItem", *kms}
+    assert actions("RecordOutcomeFunction") == {"dynamodb:UpdateItem", *kms}
+    finalize_env = resources["FinalizeFunction"]["Properties"]["Environment"]["Variables"]
+    assert finalize_env["JUMIO_MAX_ATTEMPTS"] == "1"  # the state machine owns the retries
