@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from jumio_simulator.routing import ROUTE_NAMES
 
-SCRIPT_ENTRIES = ("429", "500", "503", "reset", "drop", "ok")
+SCRIPT_ENTRIES = ("400", "429", "500", "503", "reset", "drop", "ok")
 _PROBABILITY_KEYS = {
     "pReset": "reset",
     "p429": "429",

@@ -195,7 +195,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         if kind == "429":
             headers = {"Retry-After": str(decision.retry_after)}
             return ApiResponse(429, dict(TOO_MANY_REQUESTS), headers), kind
-        if kind in ("500", "503"):
+        if kind in ("400", "500", "503"):
             error = ApiError(int(kind), "simulated fault")
             return ApiResponse(error.status, error.body()), kind
         response = simulator.dispatch(route, request, params)

@@ -192,11 +192,10 @@ def test_finalize_unavailable_twice_is_retried_by_the_state_machine_then_succeed
     assert session_item(stack, wf_id)["status"] == SessionStatus.FINALIZED.value
 
 
-def test_finalize_refused_ends_the_session_failed_without_retrying(stack, poller, simulator):
+def test_finalize_refused_for_an_expired_token_ends_the_session_failed(stack, poller, simulator):
     _, wf_id = _start(stack, poller, simulator)
     wait_for_task_token(stack, wf_id)
-    # Jumio no longer accepts the token (the simulator has no scripted 400: a 401 is the
-    # permanent refusal it can produce for finalize).
+    # Jumio no longer accepts the token although the ledger still thinks it valid (clock skew).
     simulator.admin.advance_clock(3 * 3600)
 
     land_all_parts(stack, wf_id)
@@ -211,6 +210,26 @@ def test_finalize_refused_ends_the_session_failed_without_retrying(stack, poller
     assert item["status"] == SessionStatus.FAILED.value
     assert item["outcomeError"] == "JumioAuthError"
     assert finalize_count(simulator, wf_id) == 0
+
+
+def test_finalize_answering_400_ends_the_session_failed_without_retrying(stack, poller, simulator):
+    _, wf_id = _start(stack, poller, simulator)
+    wait_for_task_token(stack, wf_id)
+    simulator.admin.set_faults({"script": {"finalize": ["400"]}})
+
+    land_all_parts(stack, wf_id)
+
+    described = wait_for_end(execution_arn(stack, wf_id))
+    events = history(execution_arn(stack, wf_id))
+    assert described["status"] == "FAILED"
+    assert described["error"] == "SessionFailed"
+    assert _task_failures(events) == ["JumioRejected"]  # permanent: no retry
+    assert _entered_states(events)[-2:] == ["RecordFailed", "Failed"]
+    finalize_requests = [r for r in simulator.admin.requests() if r["route"] == "finalize"]
+    assert [r["status"] for r in finalize_requests] == [400]
+    item = session_item(stack, wf_id)
+    assert item["status"] == SessionStatus.FAILED.value
+    assert item["outcomeError"] == "JumioRejected"
 
 
 def test_the_token_expiring_first_ends_the_session_expired(stack, poller, simulator):

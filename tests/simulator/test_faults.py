@@ -74,6 +74,15 @@ def test_script_is_consumed_first_then_requests_succeed(sim, http, execution):
     assert sim.admin.faults()["remainingScript"] == {"add_part": []}
 
 
+def test_a_scripted_400_refuses_without_processing(sim, http, execution):
+    sim.admin.set_faults({"script": {"finalize": ["400"]}})
+    refused = http.put(execution.href(), headers=execution.auth("ID"))
+    assert refused.status_code == 400
+    assert set(refused.json()) == {"title", "status", "detail"}
+    assert sim.admin.state()["workflowExecutions"][execution.id]["finalizeCount"] == 0
+    assert http.put(execution.href(), headers=execution.auth("ID")).status_code == 200
+
+
 def test_faults_only_touch_their_route(sim, http, execution):
     sim.admin.set_faults({"routes": {"finalize": {"p503": 1.0}}})
     assert _add_front(http, execution).status_code == 200
