@@ -99,7 +99,10 @@ def record_handler(record: SQSRecord) -> None:
     if outcome is RegisterOutcome.NEW or (current and not current.execution_arn):
         execution_arn = _start_execution(session)
         ledger.record_execution(session.workflow_execution_id, execution_arn)
-        metrics.add_metric(name="SessionRegistered", unit=MetricUnit.Count, value=1)
+    # One metric per outcome (SessionNew, SessionDuplicate, ...), so duplicates are visible too.
+    metrics.add_metric(
+        name=f"Session{outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+    )
     if outcome is RegisterOutcome.TOKENS_REPLACED:
         # The wait may already be parked on a token; if every part landed, let it go on.
         signal_if_complete(ledger, stepfunctions, session.workflow_execution_id)
