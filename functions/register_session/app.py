@@ -75,6 +75,7 @@ def _start_execution(session: Session) -> str:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    logger.set_correlation_id(None)  # never carry the previous record's id into this one
     try:
         session = _parse(record)
     except InvalidMessage as exc:
@@ -114,7 +115,6 @@ def record_handler(record: SQSRecord) -> None:
             "requiredParts": len(session.required_parts),
         },
     )
-    logger.set_correlation_id(None)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
