@@ -21,9 +21,9 @@ TEMPLATE = ROOT / "template.yaml"
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
-        "AWS_SECURITY_TOKEN": "testing",  # noqa: S105
-        "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_DEV": "false",
@@ -31,6 +31,15 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+# Keep the Jumio client's own backoff and the wait for a late session short in tests; the
+# retry *decisions* are the deployed ones.
+FAST_RETRIES = {
+    "JUMIO_BACKOFF_BASE": "0.01",
+    "JUMIO_BACKOFF_CAP": "0.05",
+    "CAPTURE_RETRY_BASE_SECONDS": "1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +69,10 @@ def aws() -> Iterator[None]:
     config = {"stepfunctions": {"execute_state_machine": True}}
     with mock_aws(config=config):
         invoker.install(mode="inprocess")
-        yield
+        try:
+            yield
+        finally:
+            invoker.uninstall()
 
 
 @pytest.fixture
@@ -71,6 +83,7 @@ def stack(aws, simulator):
     return provision(
         TEMPLATE,
         parameters={"JumioBaseUrl": simulator.base_url, "LogLevel": "DEBUG"},
+        env=FAST_RETRIES,
     )
 
 
