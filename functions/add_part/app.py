@@ -32,6 +32,7 @@ from jumio_pipeline.capture import CaptureService, key_digest
 from jumio_pipeline.capture_keys import parse_capture_key
 from jumio_pipeline.completion import signal_if_complete
 from jumio_pipeline.dead_letter import park_in_dlq
+from jumio_pipeline.deletion import CAPTURE_IDEMPOTENCY_KEY_PREFIX
 from jumio_pipeline.errors import InvalidMessage, SessionNotRegistered
 from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.ledger import Ledger
@@ -64,7 +65,11 @@ persistence = DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"
 
 
 @idempotent_function(
-    data_keyword_argument="capture", persistence_store=persistence, config=idempotency_config
+    data_keyword_argument="capture",
+    persistence_store=persistence,
+    config=idempotency_config,
+    # A fixed prefix, so that deletion can recompute the record ids of a capture.
+    key_prefix=CAPTURE_IDEMPOTENCY_KEY_PREFIX,
 )
 def deliver_once(capture: dict[str, str], identity: CaptureIdentity) -> dict[str, Any]:
     """Process one capture; only the outcome's codes are stored in the idempotency record.

@@ -35,8 +35,11 @@ class SessionStatus(StrEnum):
 
 
 class PartStatus(StrEnum):
+    """A part item's state; DELETED is the tombstone an erasure request leaves."""
+
     UPLOADED = "UPLOADED"
     REJECTED = "REJECTED"
+    DELETED = "DELETED"
 
 
 class RegisterOutcome(StrEnum):

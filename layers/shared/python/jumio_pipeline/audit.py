@@ -1,0 +1,147 @@
+"""The deletion audit trail: one append-only, PII-free record per request attempt.
+
+A company must be able to show a regulator what was erased, where, when and on whose request,
+long after the data itself is gone, so the records live in their own table (DeletionPolicy
+Retain, no TTL) and are only ever added: a conditional put refuses to overwrite, and a repeat
+of a request adds a new record (``NO_OP``) instead of changing the first one. Records hold ids,
+counts, outcome names and reasons written by this project, never a token, a body or a value.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class AuditOutcome(StrEnum):
+    """How a request attempt ended."""
+
+    COMPLETED = "COMPLETED"  # something was erased and every step confirmed
+    NO_OP = "NO_OP"  # everything was already gone: a repeat
+    RETRYING = "RETRYING"  # a transient failure; the message goes back to the queue
+    FAILED = "FAILED"  # permanent; the message is parked in the DLQ with the reason
+
+
+@dataclass
+class ErasureCounts:
+    """What one request removed, per place, to the exact item."""
+
+    objectVersions: int = 0  # camelCase: the names as stored in the audit record
+    deleteMarkers: int = 0
+    ledgerItems: int = 0
+    idempotencyRecords: int = 0
+    executionsStopped: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(vars(self).values())
+
+
+@dataclass(frozen=True)
+class JumioOutcome:
+    """One Jumio deletion call and what came of it (CONFIRMED: 2xx or 404, already gone)."""
+
+    operation: str
+    outcome: str
+    workflowExecutionId: str | None = None
+    credentialId: str | None = None
+
+
+@dataclass
+class ErasureReport:
+    """What a request did: the ids it covered, the counts and the Jumio calls."""
+
+    requestId: str
+    scope: str
+    accountId: str | None = None
+    workflowExecutionIds: list[str] = field(default_factory=list)
+    credentialId: str | None = None
+    classifier: str | None = None
+    requestedBy: str | None = None
+    counts: ErasureCounts = field(default_factory=ErasureCounts)
+    jumio: list[JumioOutcome] = field(default_factory=list)
+
+    @property
+    def did_anything(self) -> bool:
+        """False for a repeat: nothing was left to erase anywhere."""
+        confirmed = any(call.outcome == "CONFIRMED" for call in self.jumio)
+        return confirmed or self.counts.total > 0
+
+
+class AuditTrail:
+    """Writes audit records to the AuditTable (``requestId`` pk, ``at`` sk)."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def record(
+        self,
+        report: ErasureReport,
+        outcome: AuditOutcome,
+        *,
+        started_at: float,
+        reason: str | None = None,
+        detail: str | None = None,
+        source_message_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Append one record; a clash on the timestamp moves it by a microsecond, never overwrites."""
+        item: dict[str, Any] = {
+            "requestId": report.requestId,
+            "scope": report.scope,
+            "outcome": outcome.value,
+            "startedAt": _iso(started_at),
+            "workflowExecutionIds": list(report.workflowExecutionIds),
+            "deleted": dict(vars(report.counts)),
+            "jumio": [_without_none(vars(call)) for call in report.jumio],
+        }
+        optional = {
+            "accountId": report.accountId,
+            "credentialId": report.credentialId,
+            "classifier": report.classifier,
+            "requestedBy": report.requestedBy,
+            "reason": reason,
+            "detail": detail[:500] if detail else None,
+            "sourceMessageId": source_message_id,
+        }
+        item.update(_without_none(optional))
+        now = time.time()
+        for attempt in range(5):
+            item["at"] = _iso(now + attempt / 1_000_000)
+            try:
+                self._table.put_item(
+                    Item=item, ConditionExpression="attribute_not_exists(requestId)"
+                )
+                return item
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+        raise RuntimeError("audit record could not be appended: timestamps kept clashing")
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        """Every record of a request, oldest first (for operators and tests)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "requestId = :r",
+            "ExpressionAttributeValues": {":r": request_id},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _iso(epoch: float) -> str:
+    """Sortable UTC timestamp with microseconds: the sort key orders a request's history."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
