@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
+AWS_VENV := $(VENV)/aws
 N ?= 5
 PYTEST_ARGS ?=
 export SAM_CLI_TELEMETRY := 0
@@ -26,8 +27,13 @@ $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/sha
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
-	$(PY) -m venv $(SAM_VENV) 2>/dev/null || $(PYTHON) -m venv $(SAM_VENV)
+	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+$(AWS_VENV)/.installed: requirements/awscli.txt | $(VENV)/.installed
+	$(PYTHON) -m venv $(AWS_VENV)
+	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/awscli.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -40,7 +46,7 @@ static: venv $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION) --template-file template.yaml
 
-test: lint static
+test: lint static $(AWS_VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: venv

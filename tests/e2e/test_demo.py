@@ -2,8 +2,8 @@
 
 Why subprocesses: the point of the local cloud is the commands themselves — their start-up,
 their output, their exit codes and their clean stop (no Lambda child process left behind).
-The `up` test drives the running cloud only through what `up` printed, with boto3 in place of
-the AWS CLI, exactly like the example command it prints.
+The `up` test drives the running cloud only through what `up` printed: the capture goes in
+with the AWS CLI example command itself.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tests.support.images import make_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "local_cloud"]
+AWS_CLI = ROOT / ".venv" / "aws" / "bin" / "aws"
 DEMO_TIMEOUT_SECONDS = 600  # generous: a slow CI machine with 2 cores
 READY_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 30
@@ -155,7 +156,7 @@ def _client(service: str, info: dict[str, Any]) -> Any:
     )
 
 
-def test_up_takes_a_capture_dropped_with_the_printed_names_and_stops_cleanly(up) -> None:
+def test_up_takes_a_capture_dropped_with_the_printed_names_and_stops_cleanly(up, tmp_path) -> None:
     info = up.wait_ready()
     names = info["resources"]
     assert f"aws --endpoint-url {info['endpoint']} s3 cp ./front.jpg s3://" in up.output()
@@ -187,8 +188,30 @@ def test_up_takes_a_capture_dropped_with_the_printed_names_and_stops_cleanly(up)
     front_key = session["keys"]["FRONT"]
     assert front_key == (f"captures/{workflow_id}/{session['credentials']['ID']}/FRONT.jpg")
 
-    _client("s3", info).put_object(
-        Bucket=names["CapturesBucket"], Key=front_key, Body=make_jpeg(1000, 700)
+    # The example command `up` printed, run with the real AWS CLI (make test installs it).
+    front = tmp_path / "front.jpg"
+    front.write_bytes(make_jpeg(1000, 700))
+    assert AWS_CLI.exists(), (
+        f"{AWS_CLI} is missing: `make test` installs it (requirements/awscli.txt)"
+    )
+    subprocess.run(
+        [
+            str(AWS_CLI),
+            "--endpoint-url",
+            info["endpoint"],
+            "--region",
+            info["region"],
+            "s3",
+            "cp",
+            str(front),
+            f"s3://{names['CapturesBucket']}/{front_key}",
+        ],
+        cwd=ROOT,
+        env={**_environment(), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     ledger = _client("dynamodb", info)
     part_key = {"pk": {"S": workflow_id}, "sk": {"S": f"PART#{session['credentials']['ID']}#FRONT"}}
