@@ -8,18 +8,23 @@ It is a private moto method, so `install()` checks its signature first and fails
 Modes:
 - "inprocess" (tests under `mock_aws`): import the handler once per function, call it with a
   fake context while the function's Environment.Variables are in os.environ.
-- "subprocess" (the local cloud server): one child process per invocation with the function's
-  environment + the moto endpoint; its output lands in CloudWatch Logs and on the console.
+- "subprocess" (the local cloud server): child processes with the function's environment +
+  the moto endpoint + fake credentials; their output lands in CloudWatch Logs
+  (/aws/lambda/<name>) and on the console, prefixed by the function name. Two flavours:
+  - workers="warm" (default): a pool of long-lived workers per function, like Lambda's warm
+    execution environments (local_cloud.worker_pool); one log stream per worker.
+  - workers="cold": one child per invocation (slow, ~1 s of imports each; a fallback).
+  The flavour can also be chosen with LOCAL_CLOUD_LAMBDA_WORKERS=warm|cold.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import inspect
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,12 +42,16 @@ from local_cloud.lambda_bootstrap import (
     load_handler_module,
 )
 from local_cloud.stack import FunctionSpec
+from local_cloud.subprocess_runners import ColdSubprocessRunner, WarmSubprocessRunner
+from local_cloud.worker_pool import DEFAULT_MAX_WORKERS, WorkerPool
 
 _EXPECTED_PARAMETERS = ["self", "event"]
-_BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 _REGISTRY: dict[str, FunctionSpec] = {}  # function name → spec (set by the provisioner)
+_CONCURRENCY: dict[str, int] = {}  # function name → most workers at once (provisioner)
 _REGISTRY_LOCK = threading.Lock()
 _installed: dict[str, Any] = {}
+WORKER_FLAVOURS = ("warm", "cold")
+WORKERS_ENV = "LOCAL_CLOUD_LAMBDA_WORKERS"
 
 # Environment every local invocation sees unless the function's own variables say otherwise.
 _LOCAL_DEFAULTS = {"POWERTOOLS_TRACE_DISABLED": "true"}
@@ -56,6 +65,21 @@ def register_function(spec: FunctionSpec) -> None:
     """Tell the runners where a function's code lives and which environment it gets."""
     with _REGISTRY_LOCK:
         _REGISTRY[spec.name] = spec
+
+
+def limit_concurrency(function_name: str, maximum: int) -> None:
+    """Cap a function's warm workers (ScalingConfig MaximumConcurrency, reserved concurrency);
+    the lowest cap wins, as in Lambda."""
+    if maximum < 1:
+        raise ValueError(f"{function_name}: concurrency limit must be >= 1, got {maximum}")
+    with _REGISTRY_LOCK:
+        _CONCURRENCY[function_name] = min(maximum, _CONCURRENCY.get(function_name, maximum))
+
+
+def concurrency_limit(function_name: str) -> int:
+    """How many warm workers a function may have at once."""
+    with _REGISTRY_LOCK:
+        return _CONCURRENCY.get(function_name, DEFAULT_MAX_WORKERS)
 
 
 def check_moto_hook() -> Any:
@@ -88,35 +112,75 @@ def install(
     env: Mapping[str, str] | None = None,
     *,
     echo: bool = True,
+    workers: str | None = None,
 ) -> None:
-    """Replace moto's Lambda runner; `env` is added to every invocation's environment."""
+    """Replace moto's Lambda runner; `env` is added to every invocation's environment.
+
+    `workers` ("warm"/"cold", subprocess mode only) defaults to $LOCAL_CLOUD_LAMBDA_WORKERS,
+    else "warm". Installing again stops the previous runner's workers first."""
     if mode not in ("inprocess", "subprocess"):
         raise ValueError(f"invoker mode must be 'inprocess' or 'subprocess', got {mode!r}")
     if mode == "subprocess" and not endpoint_url:
         raise ValueError("the subprocess invoker needs the moto server's endpoint_url")
+    flavour = workers or os.environ.get(WORKERS_ENV) or "warm"
+    if flavour not in WORKER_FLAVOURS:
+        raise ValueError(f"invoker workers must be 'warm' or 'cold', got {flavour!r}")
     function_class = check_moto_hook()
-    runner = (
-        _InProcessRunner(env)
-        if mode == "inprocess"
-        else _SubprocessRunner(endpoint_url or "", env, echo=echo)
-    )
+    runner: _InProcessRunner | ColdSubprocessRunner | WarmSubprocessRunner
+    if mode == "inprocess":
+        runner = _InProcessRunner()
+    elif flavour == "cold":
+        runner = ColdSubprocessRunner(endpoint_url or "", echo=echo)
+    else:
+        runner = WarmSubprocessRunner(endpoint_url or "", echo=echo, max_workers=concurrency_limit)
+    extra_env = dict(env or {})
 
     def _invoke_lambda(self: Any, event: Any = None) -> tuple[str, bool, str]:
-        return runner.invoke(self, event)
+        spec = _spec_for(self)
+        lambda_env = _lambda_environment(spec, self, extra_env)
+        return runner.invoke(self, spec, lambda_env, _event_json(event))
 
+    _stop_runner()
     if "original" not in _installed:
         _installed["original"] = function_class._invoke_lambda
     function_class._invoke_lambda = _invoke_lambda
-    _installed.update(patched=_invoke_lambda, mode=mode)
+    _installed.update(
+        patched=_invoke_lambda,
+        mode=mode,
+        workers=flavour if mode == "subprocess" else None,
+        runner=runner,
+    )
+
+
+def _stop_runner() -> None:
+    """Stop the active runner's warm workers, if it has any."""
+    runner = _installed.pop("runner", None)
+    if isinstance(runner, WarmSubprocessRunner):
+        runner.stop()
 
 
 def uninstall() -> None:
-    """Put moto's own runner back (tests that install temporarily)."""
+    """Put moto's own runner back and stop every warm worker (server.stop() calls this)."""
+    _stop_runner()
     if "original" in _installed:
         from moto.awslambda.models import LambdaFunction
 
         LambdaFunction._invoke_lambda = _installed.pop("original")
         _installed.clear()
+
+
+atexit.register(_stop_runner)  # workers also exit on stdin EOF; this reaps them tidily
+
+
+def installed_workers() -> str | None:
+    """ "warm" or "cold" for the subprocess mode; None otherwise."""
+    return _installed.get("workers")
+
+
+def warm_pools() -> dict[str, WorkerPool]:
+    """The active warm runner's pools by function name (empty in other modes); for tests."""
+    runner = _installed.get("runner")
+    return runner.pools() if isinstance(runner, WarmSubprocessRunner) else {}
 
 
 def installed_mode() -> str | None:
@@ -243,8 +307,7 @@ class _EnvironmentGate:
 class _InProcessRunner:
     """Runs handlers in this process: one module import per function, like a warm container."""
 
-    def __init__(self, extra_env: Mapping[str, str] | None) -> None:
-        self._extra_env = dict(extra_env or {})
+    def __init__(self) -> None:
         self._gate = _EnvironmentGate()
         self._modules: dict[str, Any] = {}
         self._import_lock = threading.Lock()
@@ -261,108 +324,18 @@ class _InProcessRunner:
                 )
             return handler_function(self._modules[spec.name], spec.handler)
 
-    def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
-        spec = _spec_for(function)
+    def invoke(
+        self, function: Any, spec: FunctionSpec, lambda_env: Mapping[str, str], event: Any
+    ) -> tuple[str, bool, str]:
+        """Call the handler with `lambda_env` in os.environ; moto's (payload, errored, logs)."""
         request_id = str(uuid.uuid4())
-        with self._gate.applied(_lambda_environment(spec, function, self._extra_env)):
+        with self._gate.applied(lambda_env):
             try:
                 handler = self._handler(spec)
                 context = LambdaContext(
                     spec.name, spec.arn, spec.memory_size, spec.timeout, request_id
                 )
-                result = handler(_event_json(event), context)
+                result = handler(event, context)
                 return json.dumps(result), False, ""
             except Exception as exc:
                 return json.dumps(error_payload(exc, request_id)), True, ""
-
-
-# --------------------------------------------------------------------------- subprocess
-
-
-class _SubprocessRunner:
-    """Runs each invocation in a child Python with the function's own environment."""
-
-    def __init__(
-        self, endpoint_url: str, extra_env: Mapping[str, str] | None, *, echo: bool
-    ) -> None:
-        self._endpoint_url = endpoint_url
-        self._extra_env = dict(extra_env or {})
-        self._echo = echo
-        self._print_lock = threading.Lock()
-
-    def _child_env(self, spec: FunctionSpec, function: Any, request_id: str) -> dict[str, str]:
-        python_path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs)]
-        if os.environ.get("PYTHONPATH"):
-            python_path.append(os.environ["PYTHONPATH"])
-        base = {
-            key: os.environ[key]
-            for key in ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")
-            if key in os.environ
-        }
-        return {
-            **base,
-            "AWS_ENDPOINT_URL": self._endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
-            "AWS_SESSION_TOKEN": "testing",
-            "PYTHONPATH": os.pathsep.join(python_path),
-            "PYTHONUNBUFFERED": "1",
-            "LOCAL_CLOUD_FUNCTION_ARN": spec.arn,
-            "LOCAL_CLOUD_REQUEST_ID": request_id,
-            **_lambda_environment(spec, function, self._extra_env),
-        }
-
-    def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
-        spec = _spec_for(function)
-        request_id = str(uuid.uuid4())
-        read_fd, write_fd = os.pipe()
-        try:
-            child = subprocess.Popen(  # noqa: S603 - our own interpreter and bootstrap file
-                [sys.executable, str(_BOOTSTRAP), str(spec.code_dir), spec.handler, str(write_fd)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=self._child_env(spec, function, request_id),
-                pass_fds=(write_fd,),
-            )
-        finally:
-            os.close(write_fd)
-        with os.fdopen(read_fd, "r", encoding="utf-8") as channel:
-            reader = threading.Thread(target=lambda: result_box.append(channel.read()))
-            result_box: list[str] = []
-            reader.start()
-            try:
-                output, _ = child.communicate(
-                    json.dumps(_event_json(event)).encode(), timeout=spec.timeout + 5
-                )
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                child.kill()
-                output, _ = child.communicate()
-                timed_out = True
-            reader.join()
-        logs = output.decode("utf-8", errors="replace")
-        self._record_logs(function, spec, logs)
-        if timed_out:
-            payload = {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": f"Task timed out after {spec.timeout} seconds",
-            }
-            return json.dumps(payload), True, logs
-        if not result_box or not result_box[0]:
-            payload = {
-                "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: exited with {child.returncode}",
-            }
-            return json.dumps(payload), True, logs
-        document = json.loads(result_box[0])
-        return json.dumps(document["payload"]), not document["ok"], logs
-
-    def _record_logs(self, function: Any, spec: FunctionSpec, logs: str) -> None:
-        """CloudWatch Logs /aws/lambda/<name> via moto's own save_logs, and the console."""
-        function.logs_backend.ensure_log_group(function.logs_group_name)
-        function.save_logs(logs or "(no output)")
-        if self._echo and logs:
-            with self._print_lock:
-                for line in logs.splitlines():
-                    print(f"[{spec.name}] {line}", flush=True)

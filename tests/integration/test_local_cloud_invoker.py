@@ -87,3 +87,11 @@ def test_guard_accepts_moto_5_2_5_and_rejects_a_changed_signature(monkeypatch):
     monkeypatch.delattr(LambdaFunction, "_invoke_lambda")
     with pytest.raises(invoker.IncompatibleMotoError, match="_invoke_lambda is gone"):
         invoker.install("inprocess")
+
+
+def test_concurrency_limits_keep_the_lowest_and_refuse_nonsense():
+    invoker.limit_concurrency("lc-inv-limits", 3)
+    invoker.limit_concurrency("lc-inv-limits", 5)
+    assert invoker.concurrency_limit("lc-inv-limits") == 3
+    with pytest.raises(ValueError, match=r"lc-inv-limits.*>= 1, got 0"):
+        invoker.limit_concurrency("lc-inv-limits", 0)
