@@ -1,0 +1,522 @@
+"""upload_prepared_data end to end: PreparedDataQueue → handler → Jumio simulator → ledger → DLQ.
+
+Why these tests: each outcome of issue 5 is driven through the real path (template.yaml in
+moto, the project's SQS poller with batch-failure semantics, the real handler, real HTTP to the
+simulator) and checked where it lands: at Jumio (the simulator's state and request log), in the
+ledger, in the idempotency table and in the DLQ with its reason attributes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.ledger import Ledger, SessionStatus, part_sort_key
+from jumio_pipeline.prepared_data import canonical_sha256
+from jumio_pipeline.session import Session, parse_registration
+from tests.conftest import TEMPLATE
+
+FUNCTION = "UploadPreparedDataFunction"
+FAST_JUMIO = {
+    # The client's own retries stay short (and few) so SQS's retries are what the tests see.
+    "JUMIO_BACKOFF_BASE": "0.01",
+    "JUMIO_BACKOFF_CAP": "0.05",
+    "JUMIO_MAX_ATTEMPTS": "2",
+}
+
+FULL_DATA: dict[str, Any] = {
+    "suffix": "Mx",
+    "firstName": "Zebulon-Qx7",
+    "middleName": "Quirinus-Vb2",
+    "lastName": "Okonkwo-Wd9",
+    "sex": "M",
+    "dateOfBirth": "1985-01-01",
+    "socialSecurityNumber": "987-65-4329",
+    "nationality": "BRA",
+    "email": "Zebulon.Qx7@Example.COM",
+    "phoneNumber": "+55 11 5555-0199",
+    "phoneNumber2": "+55 11 5555-0188",
+    "personalNumber": "52998224725",
+    "address": {
+        "line1": "77 Rua Xylofone",
+        "line2": "Apt 7Q",
+        "postalCode": "01310-930",
+        "city": "Sao Paulo Qx7",
+        "subdivision": "SP",
+        "country": "BRA",
+    },
+    "id": {
+        "issuingDate": "2014-02-20",
+        "expiryDate": "2034-11-30",
+        "idNumber": "XQ7734591",
+        "type": "DRIVING_LICENSE",
+    },
+    "kyc": {"occupation": "Zoologist-Kp4"},
+    "bank": {"iban": "BR1500000000000010932840814P2"},
+    "business": {"name": "Quokka Ventures Qx7"},
+}
+MINIMAL_DATA = {"personalNumber": "52998224725"}
+
+
+@pytest.fixture
+def stack(aws, simulator):
+    """template.yaml in moto with short Jumio backoffs; failed messages come back within seconds.
+
+    The queue's 180 s visibility timeout is what AWS needs; here a failed message is visible
+    again after 2 s, so retries and the redrive after maxReceiveCount run in seconds. (Not 0:
+    a message in flight would then be received a second time by the other poller worker.)
+    """
+    from local_cloud.provisioner import provision
+
+    provisioned = provision(
+        TEMPLATE,
+        parameters={"JumioBaseUrl": simulator.base_url, "LogLevel": "DEBUG"},
+        env=FAST_JUMIO,
+    )
+    boto3.client("sqs").set_queue_attributes(
+        QueueUrl=provisioned.physical("PreparedDataQueue"), Attributes={"VisibilityTimeout": "2"}
+    )
+    return provisioned
+
+
+@dataclass
+class Rig:
+    """Sends prepared data, drains the function and reads back every place it may land."""
+
+    stack: Any
+    poller: Any
+    simulator: Any
+
+    def __post_init__(self) -> None:
+        self.sqs = boto3.client("sqs")
+        self.queue_url = self.stack.physical("PreparedDataQueue")
+        self.dlq_url = self.stack.physical("PreparedDataDLQ")
+        self.ledger = Ledger(self.stack.physical("LedgerTable"))
+        self.idempotency = boto3.resource("dynamodb").Table(self.stack.physical("IdempotencyTable"))
+
+    def register(self, workflow_key: int = 10005, **options: Any) -> Session:
+        """A real account at the simulator, registered in the ledger."""
+        session = parse_registration(self.simulator.create_account(workflow_key, **options))
+        self.ledger.register(session)
+        return session
+
+    def send(self, body: dict[str, Any] | str) -> None:
+        text = body if isinstance(body, str) else json.dumps(body)
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=text)
+
+    def drain(self) -> Any:
+        return self.poller.drain(FUNCTION, max_rounds=100)
+
+    def deliver(self, *bodies: dict[str, Any] | str) -> Any:
+        for body in bodies:
+            self.send(body)
+        return self.drain()
+
+    def part(self, session: Session, credential_id: str | None = None) -> dict[str, Any] | None:
+        credential_id = credential_id or data_credential(session)
+        return self.ledger.get_part(
+            session.workflow_execution_id, part_sort_key(credential_id, "PREPARED_DATA")
+        )
+
+    def dlq(self) -> list[dict[str, Any]]:
+        """Everything in the DLQ, each with its attributes flattened to {name: value}."""
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                attributes = {
+                    name: value["StringValue"]
+                    for name, value in message.get("MessageAttributes", {}).items()
+                }
+                found.append({"body": message["Body"], **attributes})
+
+    def jumio_part(self, session: Session) -> dict[str, int]:
+        state = self.simulator.admin.state()["workflowExecutions"][session.workflow_execution_id]
+        parts = state["credentials"][data_credential(session)]["parts"]
+        return parts.get("PREPARED_DATA", {"count": 0, "adds": 0, "updates": 0})
+
+    def jumio_data(self, session: Session) -> Any:
+        """What the simulator holds as the PREPARED_DATA body (read in-process)."""
+        execution = self.simulator.simulator.state.executions[session.workflow_execution_id]
+        return execution.credentials[data_credential(session)].prepared_data
+
+    def uploads(self) -> list[dict[str, Any]]:
+        return [r for r in self.simulator.admin.requests() if r["route"] == "prepared_data"]
+
+    def queue_is_empty(self) -> bool:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return all(int(v) == 0 for v in attributes.values())
+
+
+@pytest.fixture
+def rig(stack, poller, simulator) -> Rig:
+    return Rig(stack=stack, poller=poller, simulator=simulator)
+
+
+def data_credential(session: Session) -> str:
+    credential = session.credential_of_category("DATA")
+    assert credential is not None, "the account has no DATA credential"
+    return credential.id
+
+
+def message(session: Session, data: Any, **fields: Any) -> dict[str, Any]:
+    return {"workflowExecutionId": session.workflow_execution_id, "data": data, **fields}
+
+
+# --- valid data ---------------------------------------------------------------------------
+
+
+def test_full_payload_is_uploaded_exactly_and_recorded_by_hash_only(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(message(session, FULL_DATA))
+
+    assert rig.jumio_data(session) == FULL_DATA
+    assert rig.jumio_part(session)["adds"] == 1
+    part = rig.part(session)
+    assert part is not None
+    assert part["status"] == "UPLOADED"
+    assert part["sha256"] == canonical_sha256(FULL_DATA)
+    assert set(part) == {
+        "pk",
+        "sk",
+        "status",
+        "updatedAt",
+        "credentialId",
+        "sha256",
+        "idempotencyKey",
+    }
+    assert part["sk"] == f"PART#{data_credential(session)}#PREPARED_DATA"
+    record = rig.ledger.get(session.workflow_execution_id)
+    assert record is not None
+    assert record.pending_parts == frozenset()
+    assert rig.dlq() == []
+    assert rig.queue_is_empty()
+
+
+def test_minimal_payload_goes_to_the_default_data_credential(rig: Rig) -> None:
+    session = rig.register(10013)  # ID, SELFIE, DATA: the DATA credential is found by category
+    rig.deliver(message(session, MINIMAL_DATA))
+
+    assert rig.jumio_data(session) == MINIMAL_DATA
+    assert rig.part(session)["status"] == "UPLOADED"
+    record = rig.ledger.get(session.workflow_execution_id)
+    assert f"{data_credential(session)}/PREPARED_DATA" not in record.pending_parts
+    assert record.pending_parts  # the images are still missing
+
+
+def test_explicit_credential_id_and_null_fields_dropped(rig: Rig) -> None:
+    session = rig.register()
+    data = {**MINIMAL_DATA, "middleName": None, "address": {"country": "BRA", "city": None}}
+    rig.deliver(message(session, data, credentialId=data_credential(session)))
+
+    assert rig.jumio_data(session) == {**MINIMAL_DATA, "address": {"country": "BRA"}}
+
+
+# --- invalid data: recorded with reason and field, parked at once, never sent -------------
+
+INVALID = {
+    "bad date": ({"dateOfBirth": "1985-02-30"}, "data.dateOfBirth"),
+    "bad email": ({"email": "zebulon-qx7@"}, "data.email"),
+    "bad sex": ({"sex": "Zebulon-Qx7"}, "data.sex"),
+    "bad nationality": ({"nationality": "QX7"}, "data.nationality"),
+    "bad address.country": ({"address": {"country": "Qx7"}}, "data.address.country"),
+    "bad id.type": ({"id": {"type": "Zebulon-Qx7"}}, "data.id.type"),
+    "unknown top-level field": ({"nickname": "Zeb-Qx7"}, "data.nickname"),
+    "wrong type": ({"phoneNumber": 5550199}, "data.phoneNumber"),
+    "missing data": (None, "data"),
+    "data not an object": (["Zebulon-Qx7"], "data"),
+}
+
+
+def test_each_kind_of_invalid_data_is_rejected_and_parked_without_retry(rig: Rig) -> None:
+    sessions = {}
+    for case, (data, _) in INVALID.items():
+        session = rig.register()
+        sessions[case] = session
+        body = message(session, {**MINIMAL_DATA, **data} if isinstance(data, dict) else data)
+        if data is None:
+            del body["data"]
+        rig.send(body)
+    report = rig.drain()
+
+    assert report.failed_records == 0  # parked at once: not a batch failure, not retried
+    assert rig.uploads() == []
+    parked = {m["body"]: m for m in rig.dlq()}
+    assert len(parked) == len(INVALID)
+    for case, (_, field) in INVALID.items():
+        session = sessions[case]
+        part = rig.part(session)
+        assert part is not None, case
+        assert (part["status"], part["reason"], part["field"]) == (
+            "REJECTED",
+            "INVALID_PREPARED_DATA",
+            field,
+        ), case
+        assert "Zebulon" not in json.dumps(part, default=str), case
+        assert "52998224725" not in json.dumps(part, default=str), case
+        dlq = next(m for body, m in parked.items() if session.workflow_execution_id in body)
+        assert (dlq["reason"], dlq["field"]) == ("INVALID_PREPARED_DATA", field), case
+        assert "Zebulon" not in dlq["detail"], case
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "field"),
+    [
+        ("{not json", "INVALID_MESSAGE", None),
+        (json.dumps({"data": MINIMAL_DATA}), "INVALID_MESSAGE", "workflowExecutionId"),
+    ],
+    ids=["not JSON", "no workflowExecutionId"],
+)
+def test_message_without_a_session_id_is_parked_with_its_reason(
+    rig: Rig, body: str, reason: str, field: str | None
+) -> None:
+    rig.deliver(body)
+
+    [parked] = rig.dlq()
+    assert parked["body"] == body
+    assert parked["reason"] == reason
+    assert parked.get("field") == field
+    assert rig.uploads() == []
+
+
+# --- duplicates and corrections -----------------------------------------------------------
+
+
+def test_same_data_twice_is_uploaded_once(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(message(session, FULL_DATA))
+    reordered = dict(reversed(list(FULL_DATA.items())))
+    rig.deliver(message(session, FULL_DATA), message(session, reordered))
+
+    assert rig.jumio_part(session) == {"count": 1, "adds": 1, "updates": 0, "deletes": 0}
+    assert len(rig.uploads()) == 1
+    assert rig.dlq() == []
+
+
+def test_same_data_in_one_batch_is_uploaded_once(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(*[message(session, FULL_DATA)] * 3)
+
+    assert len(rig.uploads()) == 1
+    assert rig.queue_is_empty()
+
+
+def test_corrected_data_is_uploaded_again(rig: Rig) -> None:
+    session = rig.register()
+    corrected = {**FULL_DATA, "lastName": "Okonkwo-Wd8"}
+    rig.deliver(message(session, FULL_DATA))
+    rig.deliver(message(session, corrected))
+
+    assert rig.jumio_part(session)["adds"] + rig.jumio_part(session)["updates"] == 2
+    assert rig.jumio_data(session) == corrected
+    assert rig.part(session)["sha256"] == canonical_sha256(corrected)
+
+
+def test_stale_redelivery_does_not_undo_a_correction(rig: Rig) -> None:
+    """A-B-A within the idempotency window: the late copy of A is recognised, not re-sent."""
+    session = rig.register()
+    corrected = {**FULL_DATA, "lastName": "Okonkwo-Wd8"}
+    for data in (FULL_DATA, corrected, FULL_DATA):
+        rig.deliver(message(session, data))
+
+    assert len(rig.uploads()) == 2
+    assert rig.jumio_data(session) == corrected
+
+
+def test_idempotency_record_holds_ids_and_hash_only(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(message(session, FULL_DATA))
+
+    [item] = rig.idempotency.scan()["Items"]
+    assert item["id"].startswith("upload_prepared_data#")
+    assert item["status"] == "COMPLETED"
+    assert json.loads(item["data"]) == {
+        "workflowExecutionId": session.workflow_execution_id,
+        "credentialId": data_credential(session),
+        "sha256": canonical_sha256(FULL_DATA),
+        "outcome": "UPLOADED",
+    }
+    assert "Zebulon" not in json.dumps(item, default=str)
+
+
+# --- sessions that cannot take the data -----------------------------------------------------
+
+
+def test_unknown_session_is_parked_with_a_log_line_and_a_metric(
+    rig: Rig, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown = "0b7d6a9e-3f51-4c43-9a1e-5f2a8d1c6e70"
+    caplog.set_level(logging.INFO, logger="upload_prepared_data")
+    rig.deliver({"workflowExecutionId": unknown, "data": FULL_DATA})
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "SESSION_NOT_REGISTERED"
+    assert rig.ledger.parts(unknown) == []
+    assert rig.uploads() == []
+    [line] = [r for r in caplog.records if r.getMessage() == "prepared data parked in the DLQ"]
+    assert (line.workflowExecutionId, line.reason) == (unknown, "SESSION_NOT_REGISTERED")
+    metrics = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
+    assert {"reason": "SESSION_NOT_REGISTERED", "PreparedDataParked": [1.0]}.items() <= {
+        k: v for m in metrics for k, v in m.items()
+    }.items()
+
+
+def test_unknown_credential_is_rejected(rig: Rig) -> None:
+    session = rig.register()
+    other = "0b7d6a9e-3f51-4c43-9a1e-5f2a8d1c6e70"
+    rig.deliver(message(session, FULL_DATA, credentialId=other))
+
+    [parked] = rig.dlq()
+    assert (parked["reason"], parked["field"]) == ("UNKNOWN_CREDENTIAL", "credentialId")
+    assert rig.part(session, other)["reason"] == "UNKNOWN_CREDENTIAL"
+    assert rig.uploads() == []
+
+
+def test_finalized_session_is_rejected_without_calling_jumio(rig: Rig) -> None:
+    session = rig.register()
+    rig.ledger.record_outcome(session.workflow_execution_id, SessionStatus.FINALIZED)
+    rig.deliver(message(session, FULL_DATA))
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "SESSION_FINALIZED"
+    assert rig.part(session)["reason"] == "SESSION_FINALIZED"
+    assert rig.uploads() == []
+
+
+def test_session_finalized_at_jumio_is_rejected(rig: Rig) -> None:
+    """The ledger still says REGISTERED; Jumio answers 409 WORKFLOW_NOT_ACTIVE."""
+    session = rig.register()
+    credential = session.credential(data_credential(session))
+    jumio = CredentialsClient(JumioHttp(JumioSettings(base_url=rig.simulator.base_url)))
+    jumio.finalize(credential.workflow_execution_href, credential.token)
+    rig.deliver(message(session, FULL_DATA))
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "SESSION_FINALIZED"
+    assert rig.part(session)["status"] == "REJECTED"
+
+
+def test_duplicate_after_finalize_is_not_a_rejection(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(message(session, FULL_DATA))
+    rig.ledger.record_outcome(session.workflow_execution_id, SessionStatus.FINALIZED)
+    rig.deliver(message(session, FULL_DATA))
+
+    assert rig.dlq() == []
+    assert rig.part(session)["status"] == "UPLOADED"
+
+
+def test_correction_after_finalize_keeps_the_uploaded_record(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(message(session, FULL_DATA))
+    rig.ledger.record_outcome(session.workflow_execution_id, SessionStatus.FINALIZED)
+    rig.deliver(message(session, {**FULL_DATA, "lastName": "Okonkwo-Wd8"}))
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "SESSION_FINALIZED"
+    part = rig.part(session)
+    assert part["status"] == "UPLOADED"
+    assert part["sha256"] == canonical_sha256(FULL_DATA)
+    assert part["lastRejection"]["reason"] == "SESSION_FINALIZED"
+
+
+def test_token_expired_at_jumio_is_rejected(rig: Rig) -> None:
+    session = rig.register()
+    rig.simulator.admin.advance_clock(3600)  # past the 30 min token lifetime
+    rig.deliver(message(session, FULL_DATA))
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "TOKEN_EXPIRED"
+    assert rig.part(session)["reason"] == "TOKEN_EXPIRED"
+    assert [r["status"] for r in rig.uploads()] == [401]
+
+
+def test_token_expired_by_the_ledger_is_rejected_without_calling_jumio(rig: Rig) -> None:
+    session = parse_registration(rig.simulator.create_account(10005))
+    rig.ledger.register(replace(session, token_expires_at=1))
+    rig.deliver(message(session, FULL_DATA))
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "TOKEN_EXPIRED"
+    assert rig.uploads() == []
+
+
+# --- Jumio throttled or unavailable: retried through SQS, then the DLQ ---------------------
+
+
+@pytest.mark.parametrize("fault", ["429", "503"])
+def test_throttled_or_unavailable_jumio_is_retried(rig: Rig, fault: str) -> None:
+    session = rig.register()
+    # Two client attempts fail: the first invocation reports a batch item failure.
+    rig.simulator.admin.set_faults(
+        {"routes": {"prepared_data": {"retryAfter": 0}}, "script": {"prepared_data": [fault] * 2}}
+    )
+    report = rig.deliver(message(session, FULL_DATA))
+
+    assert report.failed_records >= 1
+    assert [r["status"] for r in rig.uploads()] == [int(fault), int(fault), 200]
+    assert rig.jumio_data(session) == FULL_DATA
+    assert rig.part(session)["status"] == "UPLOADED"
+    assert rig.dlq() == []
+
+
+def test_jumio_down_for_good_ends_in_the_dlq_after_max_receive_count(rig: Rig) -> None:
+    session = rig.register()
+    rig.simulator.admin.set_faults({"routes": {"prepared_data": {"p503": 1.0}}})
+    report = rig.deliver(message(session, FULL_DATA))
+
+    assert report.failed_records == 5  # maxReceiveCount
+    [parked] = rig.dlq()
+    assert session.workflow_execution_id in parked["body"]
+    assert "reason" not in parked  # SQS's own redrive: the retries ran out
+    assert rig.part(session) is None
+    assert rig.queue_is_empty()
+
+
+def test_a_bad_record_does_not_fail_its_neighbours(rig: Rig) -> None:
+    good, throttled = rig.register(), rig.register()
+    rig.simulator.admin.set_faults({"routes": {"prepared_data": {"retryAfter": 0}}})
+    report = rig.deliver(
+        "{not json",
+        message(good, FULL_DATA),
+        message(throttled, {"sex": "Q"}),
+    )
+
+    assert report.failed_records == 0
+    assert rig.part(good)["status"] == "UPLOADED"
+    assert rig.part(throttled)["status"] == "REJECTED"
+    assert len(rig.dlq()) == 2
+
+
+@pytest.mark.parametrize(
+    ("event", "reasons"),
+    [
+        ("upload_prepared_data_full.json", ["SESSION_NOT_REGISTERED"]),
+        ("upload_prepared_data_minimal.json", ["SESSION_NOT_REGISTERED"]),
+        ("upload_prepared_data_invalid.json", ["INVALID_MESSAGE", "INVALID_PREPARED_DATA"]),
+    ],
+)
+def test_sample_events_run_through_the_handler(rig: Rig, event: str, reasons: list[str]) -> None:
+    """The events/ samples are real SQS events: invoked directly, each record is parked."""
+    payload = (Path(TEMPLATE).parent / "events" / event).read_text()
+    response = boto3.client("lambda").invoke(
+        FunctionName=rig.stack.function(FUNCTION).name, Payload=payload
+    )
+
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {"batchItemFailures": []}
+    assert sorted(m["reason"] for m in rig.dlq()) == reasons

@@ -1,0 +1,270 @@
+"""The prepared-data message model: what passes, what is refused, and that no value leaks.
+
+Why these tests: the data is the most sensitive the project touches, so every refusal must
+name the field (for the operator) and never the value (for the customer), and what passes must
+be exactly what the producer sent, so Jumio receives the producer's values and not ours.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.iso3166 import ISO3166_ALPHA3, is_iso3166_alpha3
+from jumio_pipeline.prepared_data import (
+    INVALID_MESSAGE,
+    INVALID_PREPARED_DATA,
+    canonical_sha256,
+    parse_message_ids,
+    validate_prepared_data,
+)
+
+WF_ID = "a01773c3-6bb0-4b04-b373-7504b8d5302d"
+CRED_ID = "e62dc87d-bc8a-4933-8ace-05acc3c8a379"
+
+FULL_DATA: dict[str, Any] = {
+    "suffix": "Mx",
+    "firstName": "Zebulon-Qx7",
+    "middleName": "Quirinus-Vb2",
+    "lastName": "Okonkwo-Wd9",
+    "sex": "M",
+    "dateOfBirth": "1985-01-01",
+    "socialSecurityNumber": "987-65-4329",
+    "nationality": "BRA",
+    "email": "Zebulon.Qx7@Example.COM",
+    "phoneNumber": "+55 11 5555-0199",
+    "phoneNumber2": "+55 11 5555-0188",
+    "personalNumber": "52998224725",
+    "address": {
+        "line1": "77 Rua Xylofone",
+        "line2": "Apt 7Q",
+        "line3": "Bloco Z",
+        "line4": "Torre 9",
+        "line5": "Fundos",
+        "postalCode": "01310-930",
+        "city": "Sao Paulo",
+        "subdivision": "SP",
+        "country": "BRA",
+    },
+    "id": {
+        "issuingDate": "2014-02-20",
+        "expiryDate": "2034-11-30",
+        "idNumber": "XQ7734591",
+        "type": "DRIVING_LICENSE",
+    },
+    "kyc": {"occupation": "Zoologist-Kp4", "pep": False},
+    "bank": {"iban": "BR1500000000000010932840814P2"},
+    "business": {"name": "Quokka Ventures Qx7"},
+}
+
+
+def message(data: Any = None, **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"workflowExecutionId": WF_ID, **fields}
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def refusal(raw: dict[str, Any]) -> InvalidMessage:
+    with pytest.raises(InvalidMessage) as caught:
+        validate_prepared_data(raw)
+    return caught.value
+
+
+def values_of(data: Any) -> list[str]:
+    """Every leaf value of a payload, as text (what must never appear in an error)."""
+    if isinstance(data, dict):
+        return [v for value in data.values() for v in values_of(value)]
+    if isinstance(data, list):
+        return [v for value in data for v in values_of(value)]
+    return [str(data)]
+
+
+# --- what passes ---------------------------------------------------------------------------
+
+
+def test_full_payload_passes_exactly_as_given() -> None:
+    valid = validate_prepared_data(message(FULL_DATA))
+    assert valid.body == FULL_DATA
+    assert json.dumps(valid.body, sort_keys=True) == json.dumps(FULL_DATA, sort_keys=True)
+
+
+def test_minimal_payload_passes() -> None:
+    valid = validate_prepared_data(message({"personalNumber": "52998224725"}))
+    assert valid.body == {"personalNumber": "52998224725"}
+
+
+def test_values_are_not_reformatted() -> None:
+    """The email keeps its capitals, the phone its spaces: Jumio gets the producer's text."""
+    data = {"email": "Zebulon.Qx7@Example.COM", "phoneNumber": " +55 11 5555 0199"}
+    assert validate_prepared_data(message(data)).body == data
+
+
+def test_null_fields_are_dropped_at_every_model_level() -> None:
+    data = {"firstName": "Zeb", "middleName": None, "address": {"city": None, "country": "BRA"}}
+    body = validate_prepared_data(message(data)).body
+    assert body == {"firstName": "Zeb", "address": {"country": "BRA"}}
+
+
+def test_kyc_bank_business_pass_through_untouched() -> None:
+    data = {"kyc": {"anything": [1, {"x": None}]}, "bank": {}, "business": {"n": "Q"}}
+    assert validate_prepared_data(message(data)).body == data
+
+
+def test_credential_id_is_optional_and_ids_are_lower_cased() -> None:
+    ids, _ = parse_message_ids(json.dumps(message({"firstName": "Z"})))
+    assert ids.workflow_execution_id == WF_ID
+    assert ids.credential_id is None
+    upper = json.dumps(
+        message({"firstName": "Z"}, credentialId=CRED_ID.upper())
+        | {"workflowExecutionId": WF_ID.upper()}
+    )
+    ids, _ = parse_message_ids(upper)
+    assert (ids.workflow_execution_id, ids.credential_id) == (WF_ID, CRED_ID)
+
+
+def test_sha256_is_canonical_and_changes_with_the_data() -> None:
+    one = validate_prepared_data(message({"firstName": "Zeb", "lastName": "Qx"}))
+    same_reordered = validate_prepared_data(message({"lastName": "Qx", "firstName": "Zeb"}))
+    corrected = validate_prepared_data(message({"firstName": "Zeb", "lastName": "Qy"}))
+    assert (
+        one.sha256
+        == same_reordered.sha256
+        == canonical_sha256({"lastName": "Qx", "firstName": "Zeb"})
+    )
+    assert corrected.sha256 != one.sha256
+    assert len(one.sha256) == 64
+
+
+def test_repr_of_valid_data_shows_only_the_hash() -> None:
+    valid = validate_prepared_data(message(FULL_DATA))
+    assert "Zebulon" not in repr(valid)
+    assert valid.sha256 in repr(valid)
+
+
+# --- what is refused, with which field ------------------------------------------------------
+
+INVALID_CASES = [
+    ("bad date", {"dateOfBirth": "1985-13-01"}, "data.dateOfBirth", "ISO 8601 date"),
+    ("date not ISO", {"dateOfBirth": "01/02/1985"}, "data.dateOfBirth", "ISO 8601 date"),
+    ("compact date", {"dateOfBirth": "19850102"}, "data.dateOfBirth", "ISO 8601 date"),
+    ("date-time", {"dateOfBirth": "1985-01-02T00:00:00"}, "data.dateOfBirth", "ISO 8601 date"),
+    ("bad id date", {"id": {"expiryDate": "2034-02-30"}}, "data.id.expiryDate", "ISO 8601"),
+    ("bad email", {"email": "zebulon-qx7@"}, "data.email", "valid email"),
+    ("bad sex", {"sex": "X"}, "data.sex", "must be one of"),
+    ("sex lower case", {"sex": "m"}, "data.sex", "must be one of"),
+    ("bad nationality", {"nationality": "ZZZ"}, "data.nationality", "alpha-3"),
+    ("alpha-2 nationality", {"nationality": "BR"}, "data.nationality", "alpha-3"),
+    ("lower-case country", {"address": {"country": "bra"}}, "data.address.country", "alpha-3"),
+    ("bad id.type", {"id": {"type": "VISA"}}, "data.id.type", "must be one of"),
+    ("unknown top-level field", {"favouriteColour": "Qx7"}, "data.favouriteColour", "not a known"),
+    ("unknown address field", {"address": {"line6": "Qx7"}}, "data.address.line6", "not a known"),
+    ("unknown id field", {"id": {"number": "Qx7"}}, "data.id.number", "not a known"),
+    ("number for a string", {"phoneNumber": 5551234}, "data.phoneNumber", "must be a string"),
+    ("list for a string", {"firstName": ["Zeb"]}, "data.firstName", "must be a string"),
+    ("bool for a string", {"personalNumber": True}, "data.personalNumber", "must be a string"),
+    ("empty string", {"lastName": ""}, "data.lastName", "must not be empty"),
+    ("address not an object", {"address": "77 Rua"}, "data.address", "JSON object"),
+    ("kyc not an object", {"kyc": ["Qx7"]}, "data.kyc", "JSON object"),
+    ("date as a number", {"dateOfBirth": 19850101}, "data.dateOfBirth", "must be a string"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "field", "words"), INVALID_CASES, ids=[c[0] for c in INVALID_CASES]
+)
+def test_invalid_field_is_refused_naming_the_field(
+    case: str, data: dict[str, Any], field: str, words: str
+) -> None:
+    exc = refusal(message({"firstName": "Zebulon-Qx7", **data}))
+    assert exc.reason == INVALID_PREPARED_DATA
+    assert exc.field == field
+    assert words in str(exc)
+    for value in [*values_of(data), "Zebulon-Qx7"]:
+        if len(value) > 1:  # one-letter values ("X") appear in ordinary words
+            assert value not in str(exc), f"{case}: the value leaked into the error"
+
+
+def test_missing_data_is_refused() -> None:
+    exc = refusal(message())
+    assert (exc.reason, exc.field) == (INVALID_PREPARED_DATA, "data")
+    assert "is required" in str(exc)
+
+
+@pytest.mark.parametrize("data", [["Zebulon-Qx7"], "Zebulon-Qx7", 42])
+def test_data_not_an_object_is_refused(data: Any) -> None:
+    exc = refusal(message(data))
+    assert (exc.reason, exc.field) == (INVALID_PREPARED_DATA, "data")
+    assert "JSON object" in str(exc)
+    assert "Zebulon" not in str(exc)
+
+
+@pytest.mark.parametrize("data", [{}, {"firstName": None}])
+def test_data_without_any_value_is_refused(data: dict[str, Any]) -> None:
+    exc = refusal(message(data))
+    assert (exc.reason, exc.field) == (INVALID_PREPARED_DATA, "data")
+
+
+def test_every_bad_field_is_listed_the_first_in_field() -> None:
+    exc = refusal(message({"sex": "X", "nationality": "ZZZ", "address": {"country": "QQQ"}}))
+    assert exc.field == "data.sex"
+    assert "data.nationality" in str(exc)
+    assert "data.address.country" in str(exc)
+    assert "ZZZ" not in str(exc)
+    assert "QQQ" not in str(exc)
+
+
+def test_unknown_envelope_field_is_refused_as_invalid_message() -> None:
+    exc = refusal(message({"firstName": "Z"}, reference="Zebulon-Qx7"))
+    assert (exc.reason, exc.field) == (INVALID_MESSAGE, "reference")
+
+
+def test_unknown_field_name_that_is_not_a_name_is_hidden() -> None:
+    exc = refusal(message({"Zebulon Qx7 born 1985": "x"}))
+    assert exc.field == "data.<field>"
+    assert "Zebulon" not in str(exc)
+
+
+def test_pydantic_input_never_reaches_the_exception() -> None:
+    """Pydantic's own message for a bad literal or type would quote it; ours never does."""
+    exc = refusal(message({"email": "Zebulon-Qx7@@example", "id": {"type": "Zebulon-Qx7"}}))
+    assert "Zebulon" not in str(exc)
+    assert "Zebulon" not in repr(exc.args)
+    assert exc.__cause__ is None
+    assert exc.__suppress_context__
+
+
+# --- the envelope ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("not json {", ""),
+        ('["a list"]', ""),
+        (json.dumps({"data": {"firstName": "Z"}}), "workflowExecutionId"),
+        (json.dumps({"workflowExecutionId": "Zebulon-Qx7", "data": {}}), "workflowExecutionId"),
+        (json.dumps({"workflowExecutionId": WF_ID, "credentialId": "nope"}), "credentialId"),
+    ],
+    ids=["not JSON", "not an object", "no workflowExecutionId", "bad id", "bad credentialId"],
+)
+def test_bad_envelope_is_refused(body: str, field: str) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        parse_message_ids(body)
+    assert caught.value.reason == INVALID_MESSAGE
+    assert caught.value.field == field
+    assert "Zebulon" not in str(caught.value)
+
+
+# --- the country list -----------------------------------------------------------------------
+
+
+def test_country_list_has_the_249_assigned_codes() -> None:
+    assert len(ISO3166_ALPHA3) == 249
+    assert all(len(code) == 3 and code.isupper() for code in ISO3166_ALPHA3)
+    assert {"BRA", "USA", "DEU", "ALA", "SSD", "BES", "CUW", "SXM"} <= ISO3166_ALPHA3
+    assert not is_iso3166_alpha3("XKX")  # Kosovo: user-assigned, not ISO
+    assert not is_iso3166_alpha3("ANT")  # Netherlands Antilles: withdrawn in 2010
