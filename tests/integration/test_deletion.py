@@ -565,3 +565,54 @@ def test_daily_schedule_erases_exactly_the_sessions_past_retention(world: World)
         assert world.session_item(wf)["status"] == "REGISTERED"
         assert state[wf]["deleted"] is False
         assert len(world.versions(f"captures/{wf}/")) == 1
+
+
+def test_session_erasure_removes_the_prepared_data_idempotency_record(world: World) -> None:
+    session, _ = world.register()
+    wf = session.workflow_execution_id
+    world.sqs.send_message(
+        QueueUrl=world.stack.physical("PreparedDataQueue"),
+        MessageBody=json.dumps({"workflowExecutionId": wf, "data": {"firstName": "Erasable"}}),
+    )
+    world.poller.drain("UploadPreparedDataFunction")
+    data_part = next(p for p in world.ledger.parts(wf) if p["sk"].endswith("#PREPARED_DATA"))
+    assert data_part["status"] == "UPLOADED"
+    record_ids = {i["id"] for i in world.idempotency.scan(ConsistentRead=True)["Items"]}
+    assert data_part["idempotencyKey"] in record_ids  # the id the ledger kept is Powertools' own
+
+    world.request(requestId="req-prepared-data", scope="SESSION", workflowExecutionId=wf)
+    world.drain()
+
+    remaining = {i["id"] for i in world.idempotency.scan(ConsistentRead=True)["Items"]}
+    assert data_part["idempotencyKey"] not in remaining
+    assert world.session_item(wf)["status"] == SessionStatus.DELETED.value
+
+
+def test_prepared_data_for_an_erased_session_is_discarded_not_kept_in_the_dlq(
+    world: World,
+) -> None:
+    session, _ = world.register()
+    wf = session.workflow_execution_id
+    world.request(requestId="req-before-data", scope="SESSION", workflowExecutionId=wf)
+    world.drain()
+
+    world.sqs.send_message(
+        QueueUrl=world.stack.physical("PreparedDataQueue"),
+        MessageBody=json.dumps({"workflowExecutionId": wf, "data": {"firstName": "Late"}}),
+    )
+    world.poller.drain("UploadPreparedDataFunction")
+
+    dlq = world.sqs.receive_message(
+        QueueUrl=world.stack.physical("PreparedDataDLQ"), MaxNumberOfMessages=10
+    ).get("Messages", [])
+    assert dlq == []  # a copy in the DLQ would undo the erasure
+    queue = world.sqs.get_queue_attributes(
+        QueueUrl=world.stack.physical("PreparedDataQueue"),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert queue == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
+    assert world.ledger.parts(wf) == []
+    assert not any(r["route"] == "prepared_data" for r in world.simulator.admin.requests())

@@ -18,8 +18,6 @@ Decisions (documented in the README's deletion section):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +27,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.idempotency_ids import idempotency_record_id
 
 RETENTION_SOURCE = "retention-schedule"
 PART_CLASSIFIERS = frozenset({"FRONT", "BACK", "FACE"})
@@ -267,9 +266,7 @@ def capture_idempotency_id(prefix: str, bucket: str, key: str, version_label: st
     default, ``{function name}.{module}.{qualname}``, would differ between Lambda and the local
     in-process runner.
     """
-    data = [bucket, key, version_label]
-    digest = hashlib.md5(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False)
-    return f"{prefix}#{digest.hexdigest()}"
+    return idempotency_record_id(prefix, [bucket, key, version_label])
 
 
 def capture_version_labels(version_id: str | None, etag: str | None) -> set[str]:
