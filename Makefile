@@ -8,7 +8,7 @@ SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
 AWS_VENV := $(VENV)/aws
 N ?= 5
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
