@@ -17,6 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from jumio_pipeline.dynamodb_pages import all_items
+
 
 class AuditOutcome(StrEnum):
     """How a request attempt ended."""
@@ -124,18 +126,14 @@ class AuditTrail:
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
         """Every record of a request, oldest first (for operators and tests)."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "requestId = :r",
-            "ExpressionAttributeValues": {":r": request_id},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(
+            all_items(
+                self._table.query,
+                KeyConditionExpression="requestId = :r",
+                ExpressionAttributeValues={":r": request_id},
+                ConsistentRead=True,
+            )
+        )
 
 
 def _iso(epoch: float) -> str:

@@ -38,6 +38,7 @@ from jumio_pipeline.deletion import (
     session_erasure,
     tenant_jumio_call,
 )
+from jumio_pipeline.dynamodb_pages import all_items
 from jumio_pipeline.errors import InvalidMessage, PipelineError
 from jumio_pipeline.jumio import CredentialsClient, JumioHttp, TenantClient
 from jumio_pipeline.ledger import SESSION_SK, Ledger, PartStatus, SessionStatus
@@ -139,13 +140,7 @@ class Eraser:
                 ":deleted": SessionStatus.DELETED.value,
             },
         }
-        found: list[str] = []
-        while True:
-            page = self._table.scan(**kwargs)
-            found.extend(item["pk"] for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(found)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted(item["pk"] for item in all_items(self._table.scan, **kwargs))
 
     # --- scopes -------------------------------------------------------------------------
 
@@ -273,18 +268,13 @@ class Eraser:
 
     def _sessions_of_account(self, account_id: str) -> list[str]:
         """Every session of an account, through the byAccount GSI (keys only, paginated)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "byAccount",
-            "KeyConditionExpression": "accountId = :a",
-            "ExpressionAttributeValues": {":a": account_id},
-        }
-        found: set[str] = set()
-        while True:
-            page = self._table.query(**kwargs)
-            found.update(item["pk"] for item in page.get("Items", []) if item["sk"] == SESSION_SK)
-            if "LastEvaluatedKey" not in page:
-                return sorted(found)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = all_items(
+            self._table.query,
+            IndexName="byAccount",
+            KeyConditionExpression="accountId = :a",
+            ExpressionAttributeValues={":a": account_id},
+        )
+        return sorted({item["pk"] for item in items if item["sk"] == SESSION_SK})
 
     def _close_session(self, wf: str, item: dict[str, Any], request_id: str) -> None:
         """Status DELETED before anything is erased: no part lands, no outcome overwrites it."""

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from jumio_pipeline.dynamodb_pages import all_items
 from jumio_pipeline.session import Credential, Session
 
 SESSION_SK = "SESSION"
@@ -220,18 +221,14 @@ class Ledger:
 
     def parts(self, workflow_execution_id: str) -> list[dict[str, Any]]:
         """Every part item of a session (for operators, the demo and deletion)."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :part)",
-            "ExpressionAttributeValues": {":pk": workflow_execution_id, ":part": "PART#"},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(
+            all_items(
+                self._table.query,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :part)",
+                ExpressionAttributeValues={":pk": workflow_execution_id, ":part": "PART#"},
+                ConsistentRead=True,
+            )
+        )
 
     # --- completion signal ------------------------------------------------------------
 
