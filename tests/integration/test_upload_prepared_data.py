@@ -22,6 +22,7 @@ from jumio_pipeline.ledger import Ledger, SessionStatus, part_sort_key
 from jumio_pipeline.prepared_data import canonical_sha256
 from jumio_pipeline.session import Session, parse_registration
 from tests.conftest import TEMPLATE
+from tests.support.prepared_data import FULL_DATA
 
 FUNCTION = "UploadPreparedDataFunction"
 FAST_JUMIO = {
@@ -31,37 +32,6 @@ FAST_JUMIO = {
     "JUMIO_MAX_ATTEMPTS": "2",
 }
 
-FULL_DATA: dict[str, Any] = {
-    "suffix": "Mx",
-    "firstName": "Zebulon-Qx7",
-    "middleName": "Quirinus-Vb2",
-    "lastName": "Okonkwo-Wd9",
-    "sex": "M",
-    "dateOfBirth": "1985-01-01",
-    "socialSecurityNumber": "987-65-4329",
-    "nationality": "BRA",
-    "email": "Zebulon.Qx7@Example.COM",
-    "phoneNumber": "+55 11 5555-0199",
-    "phoneNumber2": "+55 11 5555-0188",
-    "personalNumber": "52998224725",
-    "address": {
-        "line1": "77 Rua Xylofone",
-        "line2": "Apt 7Q",
-        "postalCode": "01310-930",
-        "city": "Sao Paulo Qx7",
-        "subdivision": "SP",
-        "country": "BRA",
-    },
-    "id": {
-        "issuingDate": "2014-02-20",
-        "expiryDate": "2034-11-30",
-        "idNumber": "XQ7734591",
-        "type": "DRIVING_LICENSE",
-    },
-    "kyc": {"occupation": "Zoologist-Kp4"},
-    "bank": {"iban": "BR1500000000000010932840814P2"},
-    "business": {"name": "Quokka Ventures Qx7"},
-}
 MINIMAL_DATA = {"personalNumber": "52998224725"}
 
 
