@@ -24,6 +24,7 @@ import hashlib
 import inspect
 import io
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -304,6 +305,26 @@ class _EnvironmentGate:
                     self._condition.notify_all()
 
 
+def _log_to_current_stdout(service: str | None) -> None:
+    """Point the function's Powertools log handler at the stdout of this invocation.
+
+    Powertools names its stdlib logger after the service and reuses it across imports, so its
+    handler keeps the stdout of whoever first imported the function (in tests: an earlier
+    test's capture, closed since). Lambda's functions log to the stdout of the invocation.
+    """
+    if not service:
+        return
+    for handler in logging.getLogger(service).handlers:
+        is_stream = isinstance(handler, logging.StreamHandler)
+        if is_stream and not isinstance(handler, logging.FileHandler):
+            # Not setStream(): it flushes the old stream first, which may be closed.
+            handler.acquire()
+            try:
+                handler.stream = sys.stdout
+            finally:
+                handler.release()
+
+
 class _InProcessRunner:
     """Runs handlers in this process: one module import per function, like a warm container."""
 
@@ -332,6 +353,7 @@ class _InProcessRunner:
         with self._gate.applied(lambda_env):
             try:
                 handler = self._handler(spec)
+                _log_to_current_stdout(lambda_env.get("POWERTOOLS_SERVICE_NAME"))
                 context = LambdaContext(
                     spec.name, spec.arn, spec.memory_size, spec.timeout, request_id
                 )

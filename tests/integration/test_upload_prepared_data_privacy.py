@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from typing import Any
 
@@ -93,18 +92,12 @@ def stack(aws, simulator):
 def capture_every_log_line(caplog: pytest.LogCaptureFixture) -> None:
     """Capture stdlib logging at DEBUG for our code and Powertools, INFO for everything else.
 
-    The handler's Powertools logger writes JSON to stdout; a logger configured by an earlier
-    test still holds that test's (closed) stdout, so it is pointed at this test's stdout. Called
-    from the test body: pytest swaps sys.stdout between the setup and call phases.
+    The handler's Powertools logger writes JSON to the stdout of its (in-process) cold start,
+    which happens inside the test body, so capsys sees it.
     """
     caplog.set_level(logging.INFO)
     for name in ("jumio_pipeline", "aws_lambda_powertools", "upload_prepared_data"):
         caplog.set_level(logging.DEBUG, logger=name)
-    for handler in logging.getLogger("upload_prepared_data").handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
-            handler, logging.FileHandler
-        ):
-            handler.setStream(sys.stdout)
 
 
 def wait_for(condition: Any, *, within: float, what: str) -> Any:
