@@ -12,13 +12,14 @@ PYTEST_ARGS ?= -n 2
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv test lint static unit integration e2e demo up bench clean
+.PHONY: help venv awscli test lint static demo up bench clean
 
 help:
 	@echo "make demo    run the whole pipeline on the local cloud (N=$(N) sessions)"
 	@echo "make test    every test and static check"
 	@echo "make up      start the local cloud and the Jumio simulator, until Ctrl-C"
 	@echo "make bench   run the benchmarks and print their figures"
+	@echo "make awscli  a pinned AWS CLI in .venv/aws, for the commands make up prints"
 
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/shared/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,8 @@ $(AWS_VENV)/.installed: requirements/awscli.txt | $(VENV)/.installed
 
 venv: $(VENV)/.installed
 
+awscli: $(AWS_VENV)/.installed
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,7 +59,9 @@ up: venv
 	$(PY) -m local_cloud up
 
 bench: venv
+	$(PY) benchmarks/bench_validation.py
 	$(PY) benchmarks/bench_add_part.py
+	$(PY) benchmarks/bench_local_invoker.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks .aws-sam
