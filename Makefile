@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -n 2
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv awscli test lint static demo up bench clean
+.PHONY: help venv awscli test lint static demo up bench build clean
 
 help:
 	@echo "make demo    run the whole pipeline on the local cloud (N=$(N) sessions)"
@@ -20,6 +20,7 @@ help:
 	@echo "make up      start the local cloud and the Jumio simulator, until Ctrl-C"
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make awscli  a pinned AWS CLI in .venv/aws, for the commands make up prints"
+	@echo "make build   sam build (arm64 layer and functions; needs python3.12)"
 
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/shared/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +63,11 @@ bench: venv
 	$(PY) benchmarks/bench_validation.py
 	$(PY) benchmarks/bench_add_part.py
 	$(PY) benchmarks/bench_local_invoker.py
+
+# sam build needs the Lambda runtime's Python (3.12) on PATH; pyenv's is used when present.
+PY312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
+build: $(SAM_VENV)/.installed
+	PATH="$(if $(PY312_BIN),$(PY312_BIN):)$$PATH" $(SAM) build --template-file template.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks .aws-sam
