@@ -13,7 +13,6 @@ import os
 from typing import Any
 
 import boto3
-from add_part_adapters import EmfMetrics, S3ObjectStore, SessionWait, attempt_of
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -29,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.capture import CaptureService, key_digest
+from jumio_pipeline.capture_adapters import EmfMetrics, S3ObjectStore, SessionWait, attempt_of
 from jumio_pipeline.capture_keys import parse_capture_key
 from jumio_pipeline.completion import signal_if_complete
 from jumio_pipeline.dead_letter import park_in_dlq
