@@ -1,0 +1,38 @@
+"""Every deployed function is configured never to log its event or trace its return values.
+
+Read from template.yaml as `sam deploy` translates it, so Globals are merged into each function.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from local_cloud.template import translate
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = {
+    logical_id: resource
+    for logical_id, resource in translate(ROOT / "template.yaml").cfn["Resources"].items()
+    if resource["Type"] == "AWS::Lambda::Function"
+}
+
+
+def test_the_template_has_every_function():
+    assert len(FUNCTIONS) == 7
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_no_event_logging_and_no_traced_responses(logical_id):
+    variables = FUNCTIONS[logical_id]["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert variables["POWERTOOLS_SERVICE_NAME"]
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_runtime_is_python_312_or_newer(logical_id):
+    runtime = FUNCTIONS[logical_id]["Properties"]["Runtime"]
+    major, minor = runtime.removeprefix("python").split(".")
+    assert (int(major), int(minor)) >= (3, 12)
