@@ -115,3 +115,16 @@ def test_finalizing_closes_the_session_and_outcomes_drop_the_task_token(ledger, 
     assert not record.has_task_token
     assert ledger.mark_finalizing(session.workflow_execution_id) is SessionStatus.FINALIZED
     assert ledger.mark_finalizing("00000000-0000-4000-8000-000000000000") is None
+
+
+def test_a_new_task_token_drops_the_claim_made_for_the_old_one(ledger, session):
+    # The first wait timed out after a claim whose signal could not land (TaskTimedOut); after
+    # a token renewal the state machine waits again with a new task token.
+    ledger.register(session)
+    for part in session.required_parts:
+        ledger.record_part_uploaded(session.workflow_execution_id, part, f"PART#{part}", details={})
+    ledger.store_task_token(session.workflow_execution_id, "task-token-1")
+    assert ledger.claim_completion_signal(session.workflow_execution_id) == "task-token-1"
+    ledger.store_task_token(session.workflow_execution_id, "task-token-2")
+    assert ledger.claim_completion_signal(session.workflow_execution_id) == "task-token-2"
+    assert ledger.claim_completion_signal(session.workflow_execution_id) is None

@@ -10,6 +10,8 @@ a part. The guard on moto's private Lambda runner is tests/integration/test_loca
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -32,6 +34,7 @@ from tests.integration.session_support import (
     session_item,
     wait_for_end,
     wait_for_task_token,
+    wait_until,
     workflow_execution_id,
 )
 
@@ -243,13 +246,60 @@ def test_the_token_expiring_first_ends_the_session_expired(stack, poller, simula
     events = history(execution_arn(stack, wf_id))
     assert described["status"] == "FAILED"
     assert described["error"] == "SessionExpired"
-    assert _entered_states(events) == ["WaitForAllParts", "RecordExpired", "Expired"]
+    assert _entered_states(events) == [
+        "WaitForAllParts",
+        "CheckTokenRenewal",
+        "TokenRenewed",
+        "RecordExpired",
+        "Expired",
+    ]
     scheduled = next(e for e in events if e["type"] == "TaskScheduled")
     assert scheduled["taskScheduledEventDetails"]["timeoutInSeconds"] in (1, 2)
     item = session_item(stack, wf_id)
     assert item["status"] == SessionStatus.EXPIRED.value
     assert item["outcomeError"] == "States.Timeout"
     assert finalize_count(simulator, wf_id) == 0
+
+
+def test_tokens_renewed_while_waiting_give_the_session_more_time(stack, poller, simulator):
+    # A 2-second token at registration, then a newer response for the same execution (an
+    # account update's renewed tokens) before the wait times out.
+    response, wf_id = _start(stack, poller, simulator, token_lifetime="5m", seconds_left=2)
+    wait_for_task_token(stack, wf_id)
+    renewed = {**response, "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+    register(stack, poller, registration_message(renewed, token_lifetime="30m"))
+    assert ledger_of(stack).get(wf_id).session.seconds_until_token_expiry(time.time()) > 1700
+
+    # The first wait times out on the old expiry; the state machine checks and waits again.
+    events = wait_until(
+        lambda: (
+            [e for e in history(execution_arn(stack, wf_id)) if "stateEnteredEventDetails" in e]
+            if _entered_states(history(execution_arn(stack, wf_id))).count("WaitForAllParts") == 2
+            else None
+        ),
+        within=30,
+        what="the second WaitForAllParts",
+    )
+    assert [e["stateEnteredEventDetails"]["name"] for e in events][:4] == [
+        "WaitForAllParts",
+        "CheckTokenRenewal",
+        "TokenRenewed",
+        "WaitAgain",
+    ]
+    wait_for_task_token(stack, wf_id)
+    land_all_parts(stack, wf_id)
+
+    described = wait_for_end(execution_arn(stack, wf_id))
+    assert described["status"] == "SUCCEEDED"
+    assert session_item(stack, wf_id)["status"] == SessionStatus.FINALIZED.value
+    assert finalize_count(simulator, wf_id) == 1
+    waits = [
+        e["taskScheduledEventDetails"]["timeoutInSeconds"]
+        for e in history(execution_arn(stack, wf_id))
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"].get("timeoutInSeconds")
+    ]
+    assert waits[0] <= 2
+    assert waits[1] > 1700
 
 
 def _walk(value: Any, keys: set[str], strings: list[str]) -> None:

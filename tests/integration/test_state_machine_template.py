@@ -17,7 +17,12 @@ from local_cloud.template import translate
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "session.asl.json"
-TASK_FUNCTIONS = {"AwaitPartsFunction", "FinalizeFunction", "RecordOutcomeFunction"}
+TASK_FUNCTIONS = {
+    "AwaitPartsFunction",
+    "CheckTokenFunction",
+    "FinalizeFunction",
+    "RecordOutcomeFunction",
+}
 LOG_DELIVERY_ACTIONS = {
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
@@ -71,7 +76,7 @@ def test_logging_at_error_without_execution_data_and_tracing_on(resources):
     }
 
 
-def test_role_may_invoke_only_its_three_task_functions(resources):
+def test_role_may_invoke_only_its_task_functions(resources):
     role = resources["SessionStateMachineRole"]["Properties"]
     invoked: set[str] = set()
     for policy in role["Policies"]:
@@ -93,6 +98,9 @@ def test_states_are_named_for_an_operator_with_distinct_ends(definition):
     assert definition["StartAt"] == "WaitForAllParts"
     assert set(states) == {
         "WaitForAllParts",
+        "CheckTokenRenewal",
+        "TokenRenewed",
+        "WaitAgain",
         "Finalize",
         "RecordFinalized",
         "RecordExpired",
@@ -115,8 +123,12 @@ def test_wait_times_out_with_the_jumio_token(definition):
     timeout_catch = wait["Catch"][0]
     assert (timeout_catch["ErrorEquals"], timeout_catch["Next"]) == (
         ["States.Timeout"],
-        "RecordExpired",
+        "CheckTokenRenewal",
     )
+    renewed = definition["States"]["TokenRenewed"]
+    assert renewed["Choices"][0]["Next"] == "WaitAgain"
+    assert renewed["Default"] == "RecordExpired"
+    assert definition["States"]["WaitAgain"]["Next"] == "WaitForAllParts"
 
 
 def test_finalize_retries_transient_names_with_jitter_and_catches_permanent_ones(definition):
@@ -169,5 +181,6 @@ def test_task_functions_may_do_only_what_they_call(resources):
     assert actions("AwaitPartsFunction") == {"dynamodb:UpdateItem", "states:SendTaskSuccess", *kms}
     assert actions("FinalizeFunction") == {"dynamodb:GetItem", "dynamodb:UpdateItem", *kms}
     assert actions("RecordOutcomeFunction") == {"dynamodb:UpdateItem", *kms}
+    assert actions("CheckTokenFunction") == {"dynamodb:GetItem", "kms:Decrypt"}
     finalize_env = resources["FinalizeFunction"]["Properties"]["Environment"]["Variables"]
     assert finalize_env["JUMIO_MAX_ATTEMPTS"] == "1"  # the state machine owns the retries

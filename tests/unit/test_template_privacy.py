@@ -20,7 +20,7 @@ FUNCTIONS = {
 
 
 def test_the_template_has_every_function():
-    assert len(FUNCTIONS) == 7
+    assert len(FUNCTIONS) == 8
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))

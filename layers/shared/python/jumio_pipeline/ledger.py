@@ -233,11 +233,15 @@ class Ledger:
     # --- completion signal ------------------------------------------------------------
 
     def store_task_token(self, workflow_execution_id: str, task_token: str) -> bool:
-        """Keep the wait state's task token; False when the session no longer waits."""
+        """Keep the wait state's task token; False when the session no longer waits.
+
+        A claim on an earlier token is dropped: the wait that token belonged to is over (it
+        timed out and is waiting again after a token renewal), so its signal can never land.
+        """
         try:
             self._table.update_item(
                 Key={"pk": workflow_execution_id, "sk": SESSION_SK},
-                UpdateExpression="SET taskToken = :t",
+                UpdateExpression="SET taskToken = :t REMOVE completionSignalledAt",
                 ConditionExpression="attribute_exists(pk) AND #s = :registered",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={

@@ -92,6 +92,18 @@ def await_parts(
     return signal_if_complete(ledger, stepfunctions, workflow_execution_id)
 
 
+def seconds_until_token_expiry(ledger: Ledger, workflow_execution_id: str, now: float) -> int:
+    """Seconds left on the session's Jumio token, as the ledger knows it now; 0 if it ended.
+
+    The wait state's timeout was the token's life at registration. A newer account response
+    for the same execution may have replaced the tokens since; then the wait goes on.
+    """
+    record = ledger.get(workflow_execution_id)
+    if record is None or record.status is not SessionStatus.REGISTERED:
+        return 0
+    return record.session.seconds_until_token_expiry(now)
+
+
 def record_outcome(
     ledger: Ledger, workflow_execution_id: str, outcome: SessionStatus, error: str | None
 ) -> bool:
