@@ -1,11 +1,15 @@
 """upload_prepared_data: personal data on the prepared-data queue becomes the PREPARED_DATA part.
 
 Thin handler: each SQS record goes to ``PreparedDataService`` (validation, one upload per
-(workflowExecutionId, credentialId, sha256 of the data), ledger, completion signal, DLQ), and
-the batch answers with its partial failures, so one bad record never fails its neighbours.
+(workflowExecutionId, credentialId, keyed fingerprint of the data), ledger, completion signal,
+DLQ), and the batch answers with its partial failures, so one bad record never fails its neighbours.
 
 This is the most sensitive data of the project: the event is never logged (log_event off),
 traces keep no responses, and every log line and metric below is built from ids and codes.
+
+The fingerprint's key (PREPARED_DATA_HASH_KEY_ARN) is read through Powertools parameters,
+cached for five minutes, when a record needs it and never at import: a cold start succeeds
+while Secrets Manager is unreachable, and the records that need the key fail and retry.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -28,12 +33,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.completion import signal_if_complete
+from jumio_pipeline.fingerprint_key import FingerprintKey
 from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.ledger import Ledger
 from jumio_pipeline.prepared_data_service import Outcome, OutcomeStatus, PreparedDataService
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "upload_prepared_data")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "JumioCapturePipeline")
+HASH_KEY_ARN = os.environ["PREPARED_DATA_HASH_KEY_ARN"]
+HASH_KEY_MAX_AGE_SECONDS = 300
 logger = Logger()
 tracer = Tracer()
 
@@ -49,6 +57,9 @@ service = PreparedDataService(
     persistence_store=DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]),
     idempotency_config=IdempotencyConfig(
         raise_on_no_idempotency_key=True, expires_after_seconds=86400
+    ),
+    fingerprint_key=FingerprintKey(
+        lambda: parameters.get_secret(HASH_KEY_ARN, max_age=HASH_KEY_MAX_AGE_SECONDS)
     ),
 )
 

@@ -8,6 +8,8 @@ ledger, in the idempotency table and in the DLQ with its reason attributes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -19,7 +21,7 @@ import pytest
 
 from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.ledger import Ledger, SessionStatus, part_sort_key
-from jumio_pipeline.prepared_data import canonical_sha256
+from jumio_pipeline.prepared_data import canonical_json
 from jumio_pipeline.session import Session, parse_registration
 from tests.conftest import TEMPLATE
 from tests.support.prepared_data import FULL_DATA
@@ -66,6 +68,7 @@ class Rig:
 
     def __post_init__(self) -> None:
         self.sqs = boto3.client("sqs")
+        self.secrets = boto3.client("secretsmanager")
         self.queue_url = self.stack.physical("PreparedDataQueue")
         self.dlq_url = self.stack.physical("PreparedDataDLQ")
         self.ledger = Ledger(self.stack.physical("LedgerTable"))
@@ -111,6 +114,17 @@ class Rig:
                 }
                 found.append({"body": message["Body"], **attributes})
 
+    def hash_key(self) -> str:
+        """The fingerprint key as the provisioned PreparedDataHashKey secret holds it."""
+        return self.secrets.get_secret_value(SecretId=self.stack.physical("PreparedDataHashKey"))[
+            "SecretString"
+        ]
+
+    def fingerprint(self, data: dict[str, Any]) -> str:
+        """HMAC-SHA256 of the canonical JSON under the current key, computed independently."""
+        key = self.hash_key().encode("utf-8")
+        return hmac.new(key, canonical_json(data), hashlib.sha256).hexdigest()
+
     def jumio_part(self, session: Session) -> dict[str, int]:
         state = self.simulator.admin.state()["workflowExecutions"][session.workflow_execution_id]
         parts = state["credentials"][data_credential(session)]["parts"]
@@ -150,7 +164,7 @@ def message(session: Session, data: Any, **fields: Any) -> dict[str, Any]:
 # --- valid data ---------------------------------------------------------------------------
 
 
-def test_full_payload_is_uploaded_exactly_and_recorded_by_hash_only(rig: Rig) -> None:
+def test_full_payload_is_uploaded_exactly_and_recorded_by_fingerprint_only(rig: Rig) -> None:
     session = rig.register()
     rig.deliver(message(session, FULL_DATA))
 
@@ -159,14 +173,15 @@ def test_full_payload_is_uploaded_exactly_and_recorded_by_hash_only(rig: Rig) ->
     part = rig.part(session)
     assert part is not None
     assert part["status"] == "UPLOADED"
-    assert part["sha256"] == canonical_sha256(FULL_DATA)
+    assert part["fingerprint"] == rig.fingerprint(FULL_DATA)
+    assert part["fingerprint"] != hashlib.sha256(canonical_json(FULL_DATA)).hexdigest()
     assert set(part) == {
         "pk",
         "sk",
         "status",
         "updatedAt",
         "credentialId",
-        "sha256",
+        "fingerprint",
         "idempotencyKey",
     }
     assert part["sk"] == f"PART#{data_credential(session)}#PREPARED_DATA"
@@ -293,7 +308,7 @@ def test_corrected_data_is_uploaded_again(rig: Rig) -> None:
 
     assert rig.jumio_part(session)["adds"] + rig.jumio_part(session)["updates"] == 2
     assert rig.jumio_data(session) == corrected
-    assert rig.part(session)["sha256"] == canonical_sha256(corrected)
+    assert rig.part(session)["fingerprint"] == rig.fingerprint(corrected)
 
 
 def test_stale_redelivery_does_not_undo_a_correction(rig: Rig) -> None:
@@ -307,7 +322,7 @@ def test_stale_redelivery_does_not_undo_a_correction(rig: Rig) -> None:
     assert rig.jumio_data(session) == corrected
 
 
-def test_idempotency_record_holds_ids_and_hash_only(rig: Rig) -> None:
+def test_idempotency_record_holds_ids_and_fingerprint_only(rig: Rig) -> None:
     session = rig.register()
     rig.deliver(message(session, FULL_DATA))
 
@@ -317,7 +332,7 @@ def test_idempotency_record_holds_ids_and_hash_only(rig: Rig) -> None:
     assert json.loads(item["data"]) == {
         "workflowExecutionId": session.workflow_execution_id,
         "credentialId": data_credential(session),
-        "sha256": canonical_sha256(FULL_DATA),
+        "fingerprint": rig.fingerprint(FULL_DATA),
         "outcome": "UPLOADED",
     }
     assert "Zebulon" not in json.dumps(item, default=str)
@@ -400,7 +415,7 @@ def test_correction_after_finalize_keeps_the_uploaded_record(rig: Rig) -> None:
     assert parked["reason"] == "SESSION_FINALIZED"
     part = rig.part(session)
     assert part["status"] == "UPLOADED"
-    assert part["sha256"] == canonical_sha256(FULL_DATA)
+    assert part["fingerprint"] == rig.fingerprint(FULL_DATA)
     assert part["lastRejection"]["reason"] == "SESSION_FINALIZED"
 
 

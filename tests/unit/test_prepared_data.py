@@ -7,17 +7,21 @@ be exactly what the producer sent, so Jumio receives the producer's values and n
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
 import pytest
 
 from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.fingerprint_key import FingerprintKey, FingerprintKeyUnavailable
 from jumio_pipeline.iso3166 import ISO3166_ALPHA3, is_iso3166_alpha3
 from jumio_pipeline.prepared_data import (
     INVALID_MESSAGE,
     INVALID_PREPARED_DATA,
-    canonical_sha256,
+    canonical_json,
+    keyed_fingerprint,
     parse_message_ids,
     validate_prepared_data,
 )
@@ -92,23 +96,75 @@ def test_credential_id_is_optional_and_ids_are_lower_cased() -> None:
     assert (ids.workflow_execution_id, ids.credential_id) == (WF_ID, CRED_ID)
 
 
-def test_sha256_is_canonical_and_changes_with_the_data() -> None:
+KEY = b"k" * 64
+OTHER_KEY = b"q" * 64
+
+
+def test_fingerprint_is_canonical_and_changes_with_the_data() -> None:
     one = validate_prepared_data(message({"firstName": "Zeb", "lastName": "Qx"}))
     same_reordered = validate_prepared_data(message({"lastName": "Qx", "firstName": "Zeb"}))
     corrected = validate_prepared_data(message({"firstName": "Zeb", "lastName": "Qy"}))
+    canonical = b'{"firstName":"Zeb","lastName":"Qx"}'
+    assert canonical_json(same_reordered.body) == canonical
     assert (
-        one.sha256
-        == same_reordered.sha256
-        == canonical_sha256({"lastName": "Qx", "firstName": "Zeb"})
+        keyed_fingerprint(one.body, KEY)
+        == keyed_fingerprint(same_reordered.body, KEY)
+        == hmac.new(KEY, canonical, hashlib.sha256).hexdigest()
     )
-    assert corrected.sha256 != one.sha256
-    assert len(one.sha256) == 64
+    assert keyed_fingerprint(corrected.body, KEY) != keyed_fingerprint(one.body, KEY)
+    assert len(keyed_fingerprint(one.body, KEY)) == 64
 
 
-def test_repr_of_valid_data_shows_only_the_hash() -> None:
+def test_fingerprint_is_keyed_not_a_plain_hash() -> None:
+    """A plain sha256 of a personal number is brute-forced back to it; the HMAC is not."""
+    data = {"personalNumber": "52998224725"}
+    plain = hashlib.sha256(canonical_json(data)).hexdigest()
+    assert keyed_fingerprint(data, KEY) != plain
+    assert keyed_fingerprint(data, KEY) != keyed_fingerprint(data, OTHER_KEY)
+
+
+def test_fingerprint_refuses_an_empty_key() -> None:
+    with pytest.raises(ValueError, match="key is empty"):
+        keyed_fingerprint({"firstName": "Zeb"}, b"")
+
+
+def test_repr_of_valid_data_shows_no_value() -> None:
     valid = validate_prepared_data(message(FULL_DATA))
     assert "Zebulon" not in repr(valid)
-    assert valid.sha256 in repr(valid)
+    assert repr(valid) == f"ValidPreparedData(<{len(FULL_DATA)} fields, values hidden>)"
+
+
+# --- the fingerprint key ----------------------------------------------------------------------
+
+
+def test_fingerprint_key_accepts_a_generated_secret_string() -> None:
+    assert FingerprintKey(lambda: "A1b2" * 16).bytes() == b"A1b2" * 16
+
+
+@pytest.mark.parametrize(
+    ("read", "problem"),
+    [
+        (lambda: "short-key-Qx7", "shorter than 32 characters"),
+        (lambda: "", "shorter than 32 characters"),
+        (lambda: None, "is not a string"),
+        (lambda: {"key": "A1b2" * 16}, "is not a string"),
+    ],
+    ids=["short", "empty", "none", "json object"],
+)
+def test_unfit_fingerprint_key_is_refused_without_quoting_it(read: Any, problem: str) -> None:
+    with pytest.raises(FingerprintKeyUnavailable, match=problem) as caught:
+        FingerprintKey(read).bytes()
+    assert "Qx7" not in str(caught.value)
+
+
+def test_unreadable_fingerprint_key_names_only_the_error_class() -> None:
+    def unreachable() -> str:
+        raise ConnectionError("secret A1b2A1b2 unreachable")
+
+    with pytest.raises(FingerprintKeyUnavailable) as caught:
+        FingerprintKey(unreachable).bytes()
+    assert str(caught.value) == "the prepared-data hash key could not be read (ConnectionError)"
+    assert caught.value.__cause__ is None
 
 
 # --- what is refused, with which field ------------------------------------------------------

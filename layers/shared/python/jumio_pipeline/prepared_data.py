@@ -24,6 +24,7 @@ Three rules shape this module:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -163,22 +164,35 @@ class MessageIds:
 
 @dataclass(frozen=True)
 class ValidPreparedData:
-    """Validated data ready to send, with the hash that names it in the ledger and idempotency.
+    """Validated data ready to send.
 
-    ``repr`` shows the hash only, so an accidental log of this object leaks nothing.
+    It carries no fingerprint: that needs the secret key (:func:`keyed_fingerprint`), which is
+    read only once a message is worth delivering, so an invalid one is parked even while the
+    key is unreachable. ``repr`` shows the number of fields only, so an accidental log of this
+    object leaks nothing.
     """
 
     body: dict[str, Any]
-    sha256: str
 
     def __repr__(self) -> str:
-        return f"ValidPreparedData(sha256={self.sha256!r})"
+        return f"ValidPreparedData(<{len(self.body)} fields, values hidden>)"
 
 
-def canonical_sha256(data: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces): equal data, equal hash."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def canonical_json(data: dict[str, Any]) -> bytes:
+    """The canonical JSON (sorted keys, no spaces, UTF-8): equal data, equal bytes."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def keyed_fingerprint(data: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 (hex) of the canonical JSON under ``key``: equal data, equal fingerprint.
+
+    Keyed, not a plain hash: a plain sha256 of a small payload (an 11-digit personal number)
+    is brute-forced back to the value in minutes, so it would still be personal data. Without
+    the key the fingerprint tells nothing about the data.
+    """
+    if not key:
+        raise ValueError("the fingerprint key is empty")
+    return hmac.new(key, canonical_json(data), hashlib.sha256).hexdigest()
 
 
 def parse_message_ids(body: str) -> tuple[MessageIds, dict[str, Any]]:
@@ -212,7 +226,7 @@ def validate_prepared_data(raw: dict[str, Any]) -> ValidPreparedData:
     body = message.data.model_dump(exclude_none=True)
     if not body:
         raise InvalidMessage(INVALID_PREPARED_DATA, "data: has no field with a value", field="data")
-    return ValidPreparedData(body=body, sha256=canonical_sha256(body))
+    return ValidPreparedData(body=body)
 
 
 # --- Error messages without values -------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Each message ends in exactly one recorded outcome (ARCHITECTURE.md invariant 2):
 
-- **UPLOADED**: Jumio took the data; the ledger's part item holds its sha256 (never a value)
-  and completion is signalled through the same exactly-once claim as captures;
+- **UPLOADED**: Jumio took the data; the ledger's part item holds its fingerprint (never a
+  value) and completion is signalled through the same exactly-once claim as captures;
 - **DUPLICATE**: the same data for the same credential already landed; nothing is sent again;
 - **PARKED**: it can never succeed as it is (invalid data, unknown or ended session, token
   refused, Jumio refused it). The reason and the field path go to the ledger where there is a
@@ -14,12 +14,19 @@ flight) are raised: the batch reports the item as failed and SQS retries it, up 
 maxReceiveCount and then its DLQ.
 
 Same data is uploaded once by two guards, both keyed on the identity of the data and never on
-the SQS message: the ledger (the part item already holds this sha256: a duplicate, however
-late) and Powertools idempotency on (workflowExecutionId, credentialId, sha256), which holds
+the SQS message: the ledger (the part item already holds this fingerprint: a duplicate, however
+late) and Powertools idempotency on (workflowExecutionId, credentialId, fingerprint), which holds
 concurrent copies back and keeps a stale redelivery of data already corrected from undoing the
 correction within its expiry window. Its record stores those ids and the outcome only.
 
-Corrected data (another sha256) for the same credential is sent again as a POST: Jumio's
+The fingerprint is HMAC-SHA256 of the canonical JSON under a secret key
+(:mod:`jumio_pipeline.fingerprint_key`), never a plain hash: a plain sha256 of a small payload
+can be brute-forced back to the value. It is computed only once a message is worth delivering,
+so an unreadable key fails (and retries) valid data only; invalid data is still parked at once.
+Changing the key changes every fingerprint: data sent again after a key change is uploaded once
+more (a harmless replace at Jumio), then recognised as before.
+
+Corrected data (another fingerprint) for the same credential is sent again as a POST: Jumio's
 contract has no update for PREPARED_DATA, and the simulator (like Jumio, as far as the
 contract tells) replaces the part on a repeated POST (``local/jumio_simulator``: "a repeat
 replaces it").
@@ -44,12 +51,14 @@ from jumio_pipeline.errors import (
     JumioNotFound,
     JumioRejected,
 )
+from jumio_pipeline.fingerprint_key import FingerprintKey
 from jumio_pipeline.idempotency_ids import idempotency_record_id
 from jumio_pipeline.jumio import CredentialsClient
 from jumio_pipeline.ledger import Ledger, PartStatus, SessionRecord, SessionStatus, part_sort_key
 from jumio_pipeline.prepared_data import (
     MessageIds,
     ValidPreparedData,
+    keyed_fingerprint,
     parse_message_ids,
     validate_prepared_data,
 )
@@ -94,7 +103,7 @@ class Outcome:
     status: OutcomeStatus
     workflow_execution_id: str | None = None
     credential_id: str | None = None
-    sha256: str | None = None
+    fingerprint: str | None = None
     reason: str | None = None
     field: str | None = None
     detail: str | None = None
@@ -107,7 +116,7 @@ class Outcome:
             "outcome": self.status.value,
             "workflowExecutionId": self.workflow_execution_id,
             "credentialId": self.credential_id,
-            "sha256": self.sha256,
+            "fingerprint": self.fingerprint,
             "reason": self.reason,
             "field": self.field,
             "detail": self.detail,
@@ -156,6 +165,7 @@ class PreparedDataService:
         signal_completion: Callable[[str], bool],
         persistence_store: BasePersistenceLayer,
         idempotency_config: IdempotencyConfig,
+        fingerprint_key: FingerprintKey,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ledger = ledger
@@ -164,6 +174,7 @@ class PreparedDataService:
         self._dlq_url = dlq_url
         self._signal_completion = signal_completion
         self._clock = clock
+        self._fingerprint_key = fingerprint_key
         self.idempotency_config = idempotency_config
         self._upload_once = idempotent_function(
             data_keyword_argument="upload",
@@ -228,14 +239,16 @@ class PreparedDataService:
             )
         assert record is not None
         wf_id = ids.workflow_execution_id
+        # FingerprintKeyUnavailable propagates: a transient failure, retried by SQS.
+        fingerprint = keyed_fingerprint(data.body, self._fingerprint_key.bytes())
         outcome = Outcome(
             OutcomeStatus.DUPLICATE,
             workflow_execution_id=wf_id,
             credential_id=credential.id,
-            sha256=data.sha256,
+            fingerprint=fingerprint,
         )
         current = self._ledger.get_part(wf_id, part_sort_key(credential.id, CLASSIFIER))
-        if _already_landed(current, data.sha256):
+        if _already_landed(current, fingerprint):
             return replace(outcome, completion_signalled=self._signal_completion(wf_id))
         if record.status in _ENDED:
             reason, detail = _ENDED[record.status]
@@ -248,7 +261,7 @@ class PreparedDataService:
                 upload={
                     "workflowExecutionId": wf_id,
                     "credentialId": credential.id,
-                    "sha256": data.sha256,
+                    "fingerprint": fingerprint,
                 },
                 credential=credential,
                 data=data,
@@ -291,7 +304,7 @@ class PreparedDataService:
         data: ValidPreparedData,
         attempt: _Attempt,
     ) -> dict[str, str]:
-        """POST to Jumio and record the part landed; runs once per (ids, sha256).
+        """POST to Jumio and record the part landed; runs once per (ids, fingerprint).
 
         Returns ids and the outcome only: this is what the idempotency record stores.
         """
@@ -305,7 +318,7 @@ class PreparedDataService:
             part_sort_key(credential.id, CLASSIFIER),
             details={
                 "credentialId": credential.id,
-                "sha256": data.sha256,
+                "fingerprint": upload["fingerprint"],
                 # So that erasure can delete this upload's idempotency record too.
                 "idempotencyKey": idempotency_record_id(IDEMPOTENCY_KEY_PREFIX, upload),
             },
@@ -404,9 +417,10 @@ def _validated(raw: dict[str, Any]) -> tuple[ValidPreparedData | None, InvalidMe
         return None, exc
 
 
-def _already_landed(part: dict[str, Any] | None, sha256: str) -> bool:
+def _already_landed(part: dict[str, Any] | None, fingerprint: str) -> bool:
+    """This very data (by fingerprint) is what the part item says Jumio holds."""
     return (
         part is not None
         and part.get("status") == PartStatus.UPLOADED.value
-        and part.get("sha256") == sha256
+        and part.get("fingerprint") == fingerprint
     )
