@@ -1,4 +1,5 @@
-"""Every deployed function is configured never to log its event or trace its return values.
+"""Every deployed function never logs its event or traces its return values, and its logs
+are kept encrypted for a bounded time.
 
 Read from template.yaml as `sam deploy` translates it, so Globals are merged into each function.
 """
@@ -36,3 +37,13 @@ def test_runtime_is_python_312_or_newer(logical_id):
     runtime = FUNCTIONS[logical_id]["Properties"]["Runtime"]
     major, minor = runtime.removeprefix("python").split(".")
     assert (int(major), int(minor)) >= (3, 12)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_logs_go_to_an_encrypted_log_group_with_retention(logical_id):
+    resources = translate(ROOT / "template.yaml").cfn["Resources"]
+    log_group = FUNCTIONS[logical_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    properties = resources[log_group]["Properties"]
+    assert resources[log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert properties["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert properties["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
