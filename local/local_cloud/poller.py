@@ -286,9 +286,14 @@ class EventSourcePoller:
                 thread.start()
                 self._threads.append(thread)
 
-    def stop(self, timeout: float = 25.0) -> None:
-        """Ask the workers to finish their current batch and wait for them."""
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the workers to finish their current batch and wait for them, `timeout` in all.
+
+        One deadline for every thread (not one each), so that stopping stays prompt with many
+        workers; a thread still inside an invocation after it is a daemon and dies with us.
+        """
         self._stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()

@@ -32,9 +32,13 @@ class LocalCloud:
     _server: Any
 
     def stop(self) -> None:
-        """Stop the server and put moto's own Lambda runner back."""
-        self._server.stop()
+        """Stop the Lambda workers first, then the server, and put moto's runner back.
+
+        Workers first: a request thread of the server that is waiting for a busy worker is then
+        answered (with an error) instead of holding the stop up.
+        """
         invoker.uninstall()
+        self._server.stop()
 
     def __enter__(self) -> LocalCloud:
         return self

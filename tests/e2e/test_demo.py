@@ -127,7 +127,10 @@ class RunningUp:
 
     def interrupt(self) -> int:
         os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl-C does: the whole group
-        code = self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        try:
+            code = self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"up did not stop after Ctrl-C:\n{self.output()}") from None
         self._reader.join(timeout=5)
         return code
 
