@@ -79,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM takes the same clean path as Ctrl-C (KeyboardInterrupt in the main thread)."""
+    """Ctrl-C and SIGTERM both take the clean path (KeyboardInterrupt in the main thread).
+
+    SIGINT gets Python's handler explicitly: a process started in the background by a
+    non-interactive shell (CI, `make up &`) inherits SIGINT as ignored, and Python then
+    installs no KeyboardInterrupt handler, so Ctrl-C would do nothing.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -87,11 +92,13 @@ def sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous_term = signal.signal(signal.SIGTERM, interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def up_banner(runtime: LocalRuntime) -> str:

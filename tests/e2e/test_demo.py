@@ -88,8 +88,17 @@ def test_demo_with_three_sessions_finalizes_all_and_shows_the_rejection() -> Non
     assert "DEMO OK: 3 session(s)" in completed.stdout
 
 
+def _ignore_sigint() -> None:
+    """As a non-interactive shell does for `make up &`: the child starts with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class RunningUp:
-    """`up` as a child process in its own session, its output collected by a thread."""
+    """`up` as a child process in its own session, its output collected by a thread.
+
+    It starts with SIGINT ignored, the worst case it can inherit (CI, a background job):
+    Ctrl-C must stop it all the same.
+    """
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
@@ -100,6 +109,7 @@ class RunningUp:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=_ignore_sigint,
         )
         self.lines: list[str] = []
         self.ready = threading.Event()
