@@ -73,6 +73,12 @@ def _start_execution(session: Session) -> str:
     return f"{prefix}:execution:{machine_name}:{name}"
 
 
+def _execution_not_started(workflow_execution_id: str) -> bool:
+    """A repeated registration whose first attempt stopped between ledger and StartExecution."""
+    current = ledger.get(workflow_execution_id)
+    return current is not None and current.execution_arn is None
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)  # never carry the previous record's id into this one
@@ -96,8 +102,11 @@ def record_handler(record: SQSRecord) -> None:
         return
     logger.set_correlation_id(session.workflow_execution_id)
     outcome = ledger.register(session)
-    current = ledger.get(session.workflow_execution_id)
-    if outcome is RegisterOutcome.NEW or (current and not current.execution_arn):
+    # An ended or erased session (IGNORED_ENDED) never gets an execution again.
+    resumable = outcome in (RegisterOutcome.DUPLICATE, RegisterOutcome.TOKENS_REPLACED)
+    if outcome is RegisterOutcome.NEW or (
+        resumable and _execution_not_started(session.workflow_execution_id)
+    ):
         execution_arn = _start_execution(session)
         ledger.record_execution(session.workflow_execution_id, execution_arn)
     # One metric per outcome (SessionNew, SessionDuplicate, ...), so duplicates are visible too.

@@ -15,11 +15,13 @@ import boto3
 import pytest
 
 from jumio_pipeline.ledger import SessionStatus
+from jumio_pipeline.session import parse_registration
 from tests.integration.session_support import (
     api_tokens,
     dlq_messages,
     execution_arn,
     executions,
+    ledger_of,
     register,
     registration_message,
     session_item,
@@ -86,6 +88,38 @@ def test_the_same_registration_twice_is_a_no_op_with_one_execution(stack, poller
     assert again["registeredAt"] == first["registeredAt"]
     assert "taskToken" in again  # the running wait is untouched
     assert dlq_messages(stack) == []
+
+
+def test_a_repeat_starts_the_execution_that_a_crashed_first_attempt_did_not(
+    stack, poller, simulator
+):
+    # The first attempt wrote the ledger and stopped before StartExecution.
+    response = _response(simulator)
+    wf_id = workflow_execution_id(response)
+    ledger_of(stack).register(parse_registration(registration_message(response)))
+    assert executions(stack) == []
+
+    register(stack, poller, registration_message(response))
+
+    assert [e["name"] for e in executions(stack)] == [wf_id]
+    assert session_item(stack, wf_id)["executionArn"] == execution_arn(stack, wf_id)
+
+
+def test_a_replayed_registration_of_an_erased_session_starts_nothing(stack, poller, simulator):
+    response = _response(simulator)
+    wf_id = workflow_execution_id(response)
+    ledger_of(stack).register(parse_registration(registration_message(response)))
+    ledger_of(stack).table.update_item(
+        Key={"pk": wf_id, "sk": "SESSION"},
+        UpdateExpression="SET #s = :deleted",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":deleted": SessionStatus.DELETED.value},
+    )
+
+    register(stack, poller, registration_message(response))
+
+    assert executions(stack) == []
+    assert session_item(stack, wf_id)["status"] == SessionStatus.DELETED.value
 
 
 def test_a_newer_response_for_the_same_execution_replaces_its_tokens(stack, poller, simulator):
