@@ -117,7 +117,7 @@ def up_banner(runtime: LocalRuntime) -> str:
         "Resources:",
         *(f"  {name.ljust(width)}  {value}" for name, value in names.items()),
         "",
-        "Try it:",
+        "Try it (any AWS CLI; `make awscli` puts a pinned one at .venv/aws/bin/aws):",
         "  1. register a session (an account at the simulator, sent to the sessions queue):",
         f"     .venv/bin/python -m local_cloud session --endpoint-url {endpoint} "
         f"--jumio-url {runtime.simulator.base_url} "
