@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from jumio_pipeline.completion import signal_if_complete
-from jumio_pipeline.ledger import Ledger, SessionRecord, part_sort_key
-from jumio_pipeline.session import token_lifetime_seconds
+from jumio_pipeline.ledger import Ledger, SessionRecord
+from jumio_pipeline.session import part_sort_key, token_lifetime_seconds
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 

@@ -20,9 +20,9 @@ import boto3
 import pytest
 
 from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
-from jumio_pipeline.ledger import Ledger, SessionStatus, part_sort_key
+from jumio_pipeline.ledger import Ledger, SessionStatus
 from jumio_pipeline.prepared_data import canonical_json
-from jumio_pipeline.session import Session, parse_registration
+from jumio_pipeline.session import Session, parse_registration, part_sort_key
 from tests.conftest import TEMPLATE
 from tests.support.prepared_data import FULL_DATA
 

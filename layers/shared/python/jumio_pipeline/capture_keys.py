@@ -17,6 +17,7 @@ from typing import NoReturn
 from urllib.parse import unquote_plus
 
 from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.session import part_ref, part_sort_key
 
 PREFIX = "captures"
 IMAGE_CLASSIFIERS = frozenset({"FRONT", "BACK", "FACE"})
@@ -45,14 +46,12 @@ class CaptureKey:
     @property
     def part_ref(self) -> str:
         """The part reference used by the ledger: every document page belongs to DOCUMENT."""
-        return f"{self.credential_id}/{self.classifier}"
+        return part_ref(self.credential_id, self.classifier)
 
     @property
     def part_sort_key(self) -> str:
         """The ledger sort key of this capture's part item (one item per document page)."""
-        if self.page is None:
-            return f"PART#{self.credential_id}#{self.classifier}"
-        return f"PART#{self.credential_id}#{self.classifier}#{self.page}"
+        return part_sort_key(self.credential_id, self.classifier, self.page)
 
 
 def parse_capture_key(raw_key: str) -> CaptureKey:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from jumio_pipeline.errors import InvalidMessage
 from jumio_pipeline.idempotency_ids import idempotency_record_id
+from jumio_pipeline.session import part_ref, part_sort_key
 
 RETENTION_SOURCE = "retention-schedule"
 PART_CLASSIFIERS = frozenset({"FRONT", "BACK", "FACE"})
@@ -191,26 +192,22 @@ class SessionErasure:
 def session_erasure(request: DeletionRequest, workflow_execution_id: str) -> SessionErasure:
     """Which objects and ledger items of one session the request covers."""
     wf = workflow_execution_id
-    if request.scope is DeletionScope.PART:
-        cred, cls = request.credential_id, request.classifier
-        return SessionErasure(
-            workflow_execution_id=wf,
-            # FRONT.jpg, FRONT.png, ...: the dot keeps FRONT from matching a longer name.
-            object_prefix=f"{CAPTURES_PREFIX}/{wf}/{cred}/{cls}.",
-            part_sort_key_prefix=f"PART#{cred}#{cls}",
-            closes_session=False,
-            part_ref=f"{cred}/{cls}",
-            tombstone_sort_key=f"PART#{cred}#{cls}",
-        )
-    if request.scope is DeletionScope.DOCUMENT_PAGES:
+    if request.scope in (DeletionScope.PART, DeletionScope.DOCUMENT_PAGES):
         cred = request.credential_id
+        if request.scope is DeletionScope.PART:
+            cls = request.classifier
+            # FRONT.jpg, FRONT.png, ...: the dot keeps FRONT from matching a longer name.
+            object_prefix = f"{CAPTURES_PREFIX}/{wf}/{cred}/{cls}."
+        else:
+            cls = DOCUMENT
+            object_prefix = f"{CAPTURES_PREFIX}/{wf}/{cred}/{DOCUMENT}/"
         return SessionErasure(
             workflow_execution_id=wf,
-            object_prefix=f"{CAPTURES_PREFIX}/{wf}/{cred}/{DOCUMENT}/",
-            part_sort_key_prefix=f"PART#{cred}#{DOCUMENT}",
+            object_prefix=object_prefix,
+            part_sort_key_prefix=part_sort_key(cred, cls),
             closes_session=False,
-            part_ref=f"{cred}/{DOCUMENT}",
-            tombstone_sort_key=f"PART#{cred}#{DOCUMENT}",
+            part_ref=part_ref(cred, cls),
+            tombstone_sort_key=part_sort_key(cred, cls),
         )
     return SessionErasure(
         workflow_execution_id=wf,

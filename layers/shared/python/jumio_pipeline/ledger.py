@@ -79,11 +79,6 @@ def _is_conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def part_sort_key(credential_id: str, classifier: str, page: int | None = None) -> str:
-    suffix = f"#{page}" if page is not None else ""
-    return f"PART#{credential_id}#{classifier}{suffix}"
-
-
 class Ledger:
     """DynamoDB adapter for sessions and parts; no Jumio and no S3 here."""
 

@@ -54,7 +54,7 @@ from jumio_pipeline.errors import (
 from jumio_pipeline.fingerprint_key import FingerprintKey
 from jumio_pipeline.idempotency_ids import idempotency_record_id
 from jumio_pipeline.jumio import CredentialsClient
-from jumio_pipeline.ledger import Ledger, PartStatus, SessionRecord, SessionStatus, part_sort_key
+from jumio_pipeline.ledger import Ledger, PartStatus, SessionRecord, SessionStatus
 from jumio_pipeline.prepared_data import (
     MessageIds,
     ValidPreparedData,
@@ -62,7 +62,7 @@ from jumio_pipeline.prepared_data import (
     parse_message_ids,
     validate_prepared_data,
 )
-from jumio_pipeline.session import Credential, part_ref
+from jumio_pipeline.session import Credential, part_ref, part_sort_key
 
 CLASSIFIER = "PREPARED_DATA"
 DATA_CATEGORY = "DATA"

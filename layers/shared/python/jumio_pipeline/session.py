@@ -42,6 +42,12 @@ def part_ref(credential_id: str, classifier: str) -> str:
     return f"{credential_id}/{classifier}"
 
 
+def part_sort_key(credential_id: str, classifier: str, page: int | None = None) -> str:
+    """The ledger sort key of a part item (one item per document page)."""
+    suffix = f"#{page}" if page is not None else ""
+    return f"PART#{credential_id}#{classifier}{suffix}"
+
+
 # --- Wire models (pydantic; unknown fields of Jumio's response are kept out, not refused) ---
 
 
