@@ -45,6 +45,7 @@ awscli: $(AWS_VENV)/.installed
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 static: venv $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml

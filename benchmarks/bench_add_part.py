@@ -35,8 +35,8 @@ GOAL_RATIO = 1.10
 
 def validated_upload(base_url: str, href: str, token: str, data: bytes) -> None:
     """Variant (a): what add_part does with the bytes (validate, then add the part)."""
-    from jumio_pipeline.images import validate_capture
-    from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
+    from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+    from jumio_pipeline.domain.image_validation import validate_capture
 
     info = validate_capture(data, classifier="FRONT")
     with JumioHttp(JumioSettings(base_url=base_url)) as http:
@@ -58,7 +58,7 @@ def bare_upload(href: str, token: str, data: bytes) -> None:
 
 def front_part(simulator: object) -> tuple[str, str]:
     """A fresh account's FRONT href and token (not timed)."""
-    from jumio_pipeline.session import parse_registration
+    from jumio_pipeline.domain.session import parse_registration
 
     session = parse_registration(simulator.create_account(10013))  # type: ignore[attr-defined]
     credential = session.credential_of_category("ID")
@@ -107,8 +107,8 @@ def child(mode: str, capture: Path) -> None:
     """Run one variant in this fresh process and print its RSS high-water mark in MiB."""
     import requests  # noqa: F401 - the baseline imports what the variants import
 
-    from jumio_pipeline.images import validate_capture  # noqa: F401
-    from jumio_pipeline.jumio import CredentialsClient  # noqa: F401
+    from jumio_pipeline.adapters.jumio import CredentialsClient  # noqa: F401
+    from jumio_pipeline.domain.image_validation import validate_capture  # noqa: F401
 
     data = capture.read_bytes()
     href, token = os.environ["BENCH_HREF"], os.environ["BENCH_TOKEN"]
@@ -144,7 +144,7 @@ def main() -> None:
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
-    from jumio_pipeline.images import MAX_BYTES
+    from jumio_pipeline.domain.image_validation import MAX_BYTES
     from jumio_simulator.testing import run_simulator
     from tests.support import images
 

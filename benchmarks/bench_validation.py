@@ -25,7 +25,7 @@ for path in (REPO, REPO / "layers" / "shared" / "python"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from jumio_pipeline.images import MAX_BYTES, validate_capture  # noqa: E402
+from jumio_pipeline.domain.image_validation import MAX_BYTES, validate_capture  # noqa: E402
 
 DEFAULT_RUNS = 7
 

@@ -3,40 +3,39 @@
 It parks the task token in the ledger and returns at once; the execution then waits until
 someone sends the task success. If every required part landed before the wait state was
 reached, nobody else will, so this function signals itself. Either way the ledger's
-conditional claim lets exactly one signal through.
+conditional claim lets exactly one signal through (services/completion.py).
 """
 
 from __future__ import annotations
 
-import os
-
-import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jumio_pipeline.ledger import Ledger
-from jumio_pipeline.session_tasks import await_parts, task_token_of, workflow_execution_id_of
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.adapters.step_functions import StepFunctions
+from jumio_pipeline.domain.task_input import task_token_of, workflow_execution_id_of
+from jumio_pipeline.handlers.observability import observability
+from jumio_pipeline.handlers.settings import FunctionSettings
+from jumio_pipeline.services.completion import CompletionSignal
+from jumio_pipeline.services.session_tasks import SessionTasks
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+settings = FunctionSettings.from_env()
+observed = observability(settings)
+logger, metrics = observed.logger, observed.metrics
 
-ledger = Ledger(os.environ["LEDGER_TABLE"])
-stepfunctions = boto3.client("stepfunctions")
-
-
-@logger.inject_lambda_context(
-    log_event=False, clear_state=True, correlation_id_path="workflowExecutionId"
+ledger = Ledger(settings.ledger_table)
+tasks = SessionTasks(
+    ledger=ledger,
+    signal_completion=CompletionSignal(ledger=ledger, executions=StepFunctions()),
 )
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+
+
+@observed.entrypoint(correlation_id_path="workflowExecutionId")
 def handler(event: dict, context: LambdaContext) -> dict:
     """Store the token, then complete if the parts were first; the output is ids only."""
     workflow_execution_id = workflow_execution_id_of(event)
-    signalled = await_parts(ledger, stepfunctions, workflow_execution_id, task_token_of(event))
-    metrics.add_metric(name="WaitForPartsStarted", unit=MetricUnit.Count, value=1)
+    signalled = tasks.await_parts(workflow_execution_id, task_token_of(event))
+    metrics.count("WaitForPartsStarted")
     if signalled:
-        metrics.add_metric(name="CompletionSignalledByWait", unit=MetricUnit.Count, value=1)
+        metrics.count("CompletionSignalledByWait")
     logger.info("waiting for parts", extra={"signalledAtOnce": signalled})
     return {"workflowExecutionId": workflow_execution_id, "signalledAtOnce": signalled}

@@ -7,37 +7,28 @@ waits again for the time now left, instead of ending a session whose token is st
 
 from __future__ import annotations
 
-import os
-import time
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jumio_pipeline.ledger import Ledger
-from jumio_pipeline.session_tasks import seconds_until_token_expiry, workflow_execution_id_of
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.task_input import workflow_execution_id_of
+from jumio_pipeline.handlers.observability import observability
+from jumio_pipeline.handlers.settings import FunctionSettings
+from jumio_pipeline.services.session_tasks import SessionTasks
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+settings = FunctionSettings.from_env()
+observed = observability(settings)
+logger, metrics = observed.logger, observed.metrics
 
-ledger = Ledger(os.environ["LEDGER_TABLE"])
+ledger = Ledger(settings.ledger_table)
+tasks = SessionTasks(ledger=ledger)
 
 
-@logger.inject_lambda_context(
-    log_event=False, clear_state=True, correlation_id_path="workflowExecutionId"
-)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed.entrypoint(correlation_id_path="workflowExecutionId")
 def handler(event: dict, context: LambdaContext) -> dict:
     """Returns {workflowExecutionId, secondsUntilTokenExpiry}: 0 means expired (ids only)."""
     workflow_execution_id = workflow_execution_id_of(event)
-    seconds = seconds_until_token_expiry(ledger, workflow_execution_id, time.time())
+    seconds = tasks.seconds_until_token_expiry(workflow_execution_id)
     renewed = seconds > 0
-    metrics.add_metric(
-        name="TokenRenewedWhileWaiting" if renewed else "TokenExpiredWhileWaiting",
-        unit=MetricUnit.Count,
-        value=1,
-    )
+    metrics.count("TokenRenewedWhileWaiting" if renewed else "TokenExpiredWhileWaiting")
     logger.info("token checked after the wait timed out", extra={"secondsLeft": seconds})
     return {"workflowExecutionId": workflow_execution_id, "secondsUntilTokenExpiry": seconds}

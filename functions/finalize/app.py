@@ -8,44 +8,33 @@ Catch of statemachine/session.asl.json match.
 
 from __future__ import annotations
 
-import os
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jumio_pipeline.finalization import finalize_session
-from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
-from jumio_pipeline.jumio.urls import workflow_execution_href
-from jumio_pipeline.ledger import Ledger
-from jumio_pipeline.session_tasks import workflow_execution_id_of
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.urls import workflow_execution_href
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.task_input import workflow_execution_id_of
+from jumio_pipeline.handlers.observability import observability
+from jumio_pipeline.handlers.settings import FunctionSettings
+from jumio_pipeline.services.finalization import FinalizationService
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+settings = FunctionSettings.from_env()
+observed = observability(settings)
+logger, metrics = observed.logger, observed.metrics
 
-ledger = Ledger(os.environ["LEDGER_TABLE"])
-settings = JumioSettings.from_env()
-credentials = CredentialsClient(JumioHttp(settings))
-
-
-def _href_from_region(account_id: str, workflow_execution_id: str) -> str:
-    """Only for an account response without api.workflowExecution."""
-    return workflow_execution_href(settings, account_id, workflow_execution_id)
-
-
-@logger.inject_lambda_context(
-    log_event=False, clear_state=True, correlation_id_path="workflowExecutionId"
+jumio_settings = JumioSettings.from_env()
+finalization = FinalizationService(
+    ledger=Ledger(settings.ledger_table),
+    jumio=CredentialsClient(JumioHttp(jumio_settings)),
+    # Only for an account response without api.workflowExecution.
+    build_href=lambda account_id, wf_id: workflow_execution_href(jumio_settings, account_id, wf_id),
 )
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+
+
+@observed.entrypoint(correlation_id_path="workflowExecutionId")
 def handler(event: dict, context: LambdaContext) -> dict:
     """Finalize once; returns {workflowExecutionId, finalizedAt} (no token)."""
-    workflow_execution_id = workflow_execution_id_of(event)
-    result = finalize_session(
-        ledger, credentials, workflow_execution_id, build_href=_href_from_region
-    )
-    metric = "FinalizeFoundAlreadyDone" if result.already_finalized else "SessionFinalized"
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    result = finalization.finalize(workflow_execution_id_of(event))
+    metrics.count("FinalizeFoundAlreadyDone" if result.already_finalized else "SessionFinalized")
     logger.info("session finalized", extra={"alreadyFinalized": result.already_finalized})
     return result.to_output()

@@ -6,34 +6,31 @@ never reach Finalize, end in the ledger too, and so that operators see the outco
 
 from __future__ import annotations
 
-import os
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jumio_pipeline.ledger import Ledger
-from jumio_pipeline.session_tasks import outcome_of, record_outcome, workflow_execution_id_of
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.task_input import outcome_of, workflow_execution_id_of
+from jumio_pipeline.handlers.observability import observability
+from jumio_pipeline.handlers.settings import FunctionSettings
+from jumio_pipeline.services.session_tasks import SessionTasks
 
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
+settings = FunctionSettings.from_env()
+observed = observability(settings)
+logger, metrics = observed.logger, observed.metrics
 
-ledger = Ledger(os.environ["LEDGER_TABLE"])
+ledger = Ledger(settings.ledger_table)
+tasks = SessionTasks(ledger=ledger)
 
 
-@logger.inject_lambda_context(
-    log_event=False, clear_state=True, correlation_id_path="workflowExecutionId"
-)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@observed.entrypoint(correlation_id_path="workflowExecutionId")
 def handler(event: dict, context: LambdaContext) -> dict:
     """Record FINALIZED, EXPIRED or FAILED (with the error name); returns ids only."""
     workflow_execution_id = workflow_execution_id_of(event)
     outcome, error = outcome_of(event)
-    recorded = record_outcome(ledger, workflow_execution_id, outcome, error)
-    metric = f"SessionOutcome{outcome.value.title()}" if recorded else "OutcomeOfErasedSession"
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    recorded = tasks.record_outcome(workflow_execution_id, outcome, error)
+    metrics.count(
+        f"SessionOutcome{outcome.value.title()}" if recorded else "OutcomeOfErasedSession"
+    )
     logger.info(
         "session outcome recorded" if recorded else "session was erased; outcome not recorded",
         extra={"outcome": outcome.value, "error": error},

@@ -4,8 +4,8 @@ Thin handler: each SQS record goes to ``PreparedDataService`` (validation, one u
 (workflowExecutionId, credentialId, keyed fingerprint of the data), ledger, completion signal,
 DLQ), and the batch answers with its partial failures, so one bad record never fails its neighbours.
 
-This is the most sensitive data of the project: the event is never logged (log_event off),
-traces keep no responses, and every log line and metric below is built from ids and codes.
+This is the most sensitive data of the project: the event is never logged, traces keep no
+responses, and every log line and metric below is built from ids and codes.
 
 The fingerprint's key (PREPARED_DATA_HASH_KEY_ARN) is read through Powertools parameters,
 cached for five minutes, when a record needs it and never at import: a cold start succeeds
@@ -14,53 +14,38 @@ while Secrets Manager is unreachable, and the records that need the key fail and
 
 from __future__ import annotations
 
-import os
-
-import boto3
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jumio_pipeline.completion import signal_if_complete
-from jumio_pipeline.fingerprint_key import FingerprintKey
-from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
-from jumio_pipeline.ledger import Ledger
-from jumio_pipeline.prepared_data_service import Outcome, OutcomeStatus, PreparedDataService
+from jumio_pipeline.adapters.idempotency import PREPARED_DATA_KEY_PREFIX, RunOnce
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.adapters.queues import DeadLetterQueue
+from jumio_pipeline.adapters.secrets import FingerprintKey, cached_secret
+from jumio_pipeline.adapters.step_functions import StepFunctions
+from jumio_pipeline.handlers.observability import observability
+from jumio_pipeline.handlers.settings import PreparedDataSettings
+from jumio_pipeline.handlers.sqs_batch import process_batch
+from jumio_pipeline.services.completion import CompletionSignal
+from jumio_pipeline.services.prepared_data import Outcome, OutcomeStatus, PreparedDataService
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "upload_prepared_data")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "JumioCapturePipeline")
-HASH_KEY_ARN = os.environ["PREPARED_DATA_HASH_KEY_ARN"]
-HASH_KEY_MAX_AGE_SECONDS = 300
-logger = Logger()
-tracer = Tracer()
+settings = PreparedDataSettings.from_env()
+observed = observability(settings)
+logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
 
-sqs = boto3.client("sqs")
-stepfunctions = boto3.client("stepfunctions")
-ledger = Ledger(os.environ["LEDGER_TABLE"])
+ledger = Ledger(settings.ledger_table)
+once = RunOnce(
+    table_name=settings.idempotency_table,
+    key_prefix=PREPARED_DATA_KEY_PREFIX,  # fixed, so that erasure can recompute the record ids
+    data_keyword="upload",
+)
 service = PreparedDataService(
     ledger=ledger,
-    credentials=CredentialsClient(JumioHttp(JumioSettings.from_env())),
-    sqs=sqs,
-    dlq_url=os.environ["PREPARED_DATA_DLQ_URL"],
-    signal_completion=lambda workflow_id: signal_if_complete(ledger, stepfunctions, workflow_id),
-    persistence_store=DynamoDBPersistenceLayer(table_name=os.environ["IDEMPOTENCY_TABLE"]),
-    idempotency_config=IdempotencyConfig(
-        raise_on_no_idempotency_key=True, expires_after_seconds=86400
-    ),
-    fingerprint_key=FingerprintKey(
-        lambda: parameters.get_secret(HASH_KEY_ARN, max_age=HASH_KEY_MAX_AGE_SECONDS)
-    ),
+    jumio=CredentialsClient(JumioHttp(JumioSettings.from_env())),
+    dead_letters=DeadLetterQueue(settings.prepared_data_dlq_url),
+    signal_completion=CompletionSignal(ledger=ledger, executions=StepFunctions()),
+    once=once,
+    fingerprint_key=FingerprintKey(cached_secret(settings.hash_key_arn)),
 )
 
 _METRIC = {
@@ -72,18 +57,9 @@ _METRIC = {
 
 
 def _count(outcome: Outcome) -> None:
-    """One EMF metric per outcome; a parked one carries its reason code as a dimension."""
-    dimensions = {"service": SERVICE}
-    if outcome.reason:
-        dimensions["reason"] = outcome.reason
-    with single_metric(
-        name=_METRIC[outcome.status],
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=NAMESPACE,
-        default_dimensions=dimensions,
-    ):
-        pass
+    """One metric per outcome; a parked one carries its reason code as a dimension."""
+    dimensions = {"reason": outcome.reason} if outcome.reason else {}
+    metrics.count(_METRIC[outcome.status], **dimensions)
 
 
 @tracer.capture_method(capture_response=False)
@@ -110,13 +86,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@observed.entrypoint()
 def handler(event: dict, context: LambdaContext) -> dict:
-    service.idempotency_config.register_lambda_context(context)
-    # One processor per invocation: it holds the batch's state (the local cloud runs
-    # concurrent invocations of one function as threads of one process).
-    processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    once.register_lambda_context(context)
+    return process_batch(event, context, record_handler)

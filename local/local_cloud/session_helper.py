@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from jumio_pipeline.jumio import JumioHttp, JumioSettings, TenantClient
+from jumio_pipeline.adapters.jumio import JumioHttp, JumioSettings, TenantClient
 from local_cloud import demo_data
 from local_cloud.demo_data import DemoSession
 from local_cloud.runtime import FAKE_CREDENTIALS

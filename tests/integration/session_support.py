@@ -16,9 +16,11 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.completion import signal_if_complete
-from jumio_pipeline.ledger import Ledger, SessionRecord
-from jumio_pipeline.session import part_sort_key, token_lifetime_seconds
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.adapters.step_functions import StepFunctions
+from jumio_pipeline.domain.session import PartId, token_lifetime_seconds
+from jumio_pipeline.domain.session_state import PartEvidence, SessionRecord
+from jumio_pipeline.services.completion import CompletionSignal
 
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -79,11 +81,16 @@ def ledger_of(stack: Any) -> Ledger:
     return Ledger(stack.physical("LedgerTable"))
 
 
+def ledger_table(stack: Any) -> Any:
+    """The ledger's DynamoDB table, for tests that look at the stored items themselves."""
+    return boto3.resource("dynamodb").Table(stack.physical("LedgerTable"))
+
+
 def session_item(stack: Any, wf_id: str) -> dict[str, Any] | None:
     """The raw ledger item (to check tokens, hrefs and bookkeeping attributes)."""
     return (
-        ledger_of(stack)
-        .table.get_item(Key={"pk": wf_id, "sk": "SESSION"}, ConsistentRead=True)
+        ledger_table(stack)
+        .get_item(Key={"pk": wf_id, "sk": "SESSION"}, ConsistentRead=True)
         .get("Item")
     )
 
@@ -140,13 +147,12 @@ def land_part(stack: Any, wf_id: str, part: str) -> bool:
     credential_id, _, classifier = part.partition("/")
     landed = ledger.record_part_uploaded(
         wf_id,
-        part,
-        part_sort_key(credential_id, classifier),
-        details={"bucket": "test-bucket", "key": f"captures/{wf_id}/{part}.jpg"},
+        PartId(credential_id, classifier),
+        PartEvidence(bucket="test-bucket", key=f"captures/{wf_id}/{part}.jpg"),
     )
     if not landed.all_landed:
         return False
-    return signal_if_complete(ledger, boto3.client("stepfunctions"), wf_id)
+    return CompletionSignal(ledger=ledger, executions=StepFunctions())(wf_id)
 
 
 def land_all_parts(stack: Any, wf_id: str) -> list[bool]:

@@ -19,8 +19,9 @@ import boto3
 import pytest
 import requests
 
-from jumio_pipeline.ledger import Ledger, SessionStatus
-from jumio_pipeline.session import Session, parse_registration
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.session import Session, parse_registration
+from jumio_pipeline.domain.session_state import SessionStatus
 from tests.support.images import make_jpeg
 
 FAST_RETRIES = {
@@ -76,6 +77,7 @@ class World:
         self.sqs = boto3.client("sqs")
         self.bucket = self.stack.physical("CapturesBucket")
         self.ledger = Ledger(self.stack.physical("LedgerTable"))
+        self.ledger_table = boto3.resource("dynamodb").Table(self.stack.physical("LedgerTable"))
         self.idempotency = boto3.resource("dynamodb").Table(self.stack.physical("IdempotencyTable"))
         self.audit = boto3.resource("dynamodb").Table(self.stack.physical("AuditTable"))
 
@@ -152,7 +154,20 @@ class World:
         )["Items"]
 
     def session_item(self, wf: str) -> dict[str, Any]:
-        return self.ledger.table.get_item(Key={"pk": wf, "sk": "SESSION"})["Item"]
+        return self.ledger_table.get_item(Key={"pk": wf, "sk": "SESSION"})["Item"]
+
+    def part_item(self, wf: str, sort_key: str) -> dict[str, Any] | None:
+        """A stored part item, as the ledger wrote it."""
+        key = {"pk": wf, "sk": sort_key}
+        return self.ledger_table.get_item(Key=key, ConsistentRead=True).get("Item")
+
+    def part_items(self, wf: str) -> list[dict[str, Any]]:
+        """Every stored part item of a session."""
+        return self.ledger_table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :part)",
+            ExpressionAttributeValues={":pk": wf, ":part": "PART#"},
+            ConsistentRead=True,
+        )["Items"]
 
     def dlq(self) -> list[dict[str, Any]]:
         return self.sqs.receive_message(
@@ -235,7 +250,7 @@ def test_session_erasure_leaves_no_trace_and_repeats_as_no_op(world: World) -> N
     for credential in item["credentials"].values():
         assert "token" not in credential
         assert credential["parts"] == {}
-    assert world.ledger.parts(wf) == []
+    assert world.part_items(wf) == []
     tokens = [
         c["api"]["token"] for c in response["workflowExecution"]["credentials"] if c.get("api")
     ]
@@ -374,7 +389,7 @@ def test_part_erasure_removes_the_part_everywhere_and_keeps_the_session_open(
         href, headers={**USER_AGENT, "Authorization": f"Bearer {token}"}, timeout=5
     )
     assert refused.status_code == 404
-    tombstone = world.ledger.get_part(wf, f"PART#{id_cred}#FRONT")
+    tombstone = world.part_item(wf, f"PART#{id_cred}#FRONT")
     assert tombstone is not None
     assert tombstone["status"] == "DELETED"
     assert "key" not in tombstone
@@ -429,7 +444,7 @@ def test_document_pages_erasure(world: World) -> None:
         timeout=5,
     )
     assert refused.status_code == 404
-    assert [p["sk"] for p in world.ledger.parts(wf)] == [f"PART#{doc}#DOCUMENT"]
+    assert [p["sk"] for p in world.part_items(wf)] == [f"PART#{doc}#DOCUMENT"]
     [audit] = world.audit_records("req-pages")
     assert audit["outcome"] == "COMPLETED"
     assert audit["deleted"]["objectVersions"] == 2
@@ -575,7 +590,7 @@ def test_session_erasure_removes_the_prepared_data_idempotency_record(world: Wor
         MessageBody=json.dumps({"workflowExecutionId": wf, "data": {"firstName": "Erasable"}}),
     )
     world.poller.drain("UploadPreparedDataFunction")
-    data_part = next(p for p in world.ledger.parts(wf) if p["sk"].endswith("#PREPARED_DATA"))
+    data_part = next(p for p in world.part_items(wf) if p["sk"].endswith("#PREPARED_DATA"))
     assert data_part["status"] == "UPLOADED"
     record_ids = {i["id"] for i in world.idempotency.scan(ConsistentRead=True)["Items"]}
     assert data_part["idempotencyKey"] in record_ids  # the id the ledger kept is Powertools' own
@@ -614,5 +629,5 @@ def test_prepared_data_for_an_erased_session_is_discarded_not_kept_in_the_dlq(
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
     }
-    assert world.ledger.parts(wf) == []
+    assert world.part_items(wf) == []
     assert not any(r["route"] == "prepared_data" for r in world.simulator.admin.requests())

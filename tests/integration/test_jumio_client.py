@@ -19,7 +19,14 @@ from typing import Any
 
 import pytest
 
-from jumio_pipeline.errors import (
+from jumio_pipeline.adapters.jumio import (
+    CredentialsClient,
+    JumioHttp,
+    JumioSettings,
+    TenantClient,
+    urls,
+)
+from jumio_pipeline.domain.errors import (
     JumioAuthError,
     JumioConflict,
     JumioError,
@@ -28,7 +35,6 @@ from jumio_pipeline.errors import (
     JumioThrottled,
     JumioUnavailable,
 )
-from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings, TenantClient, urls
 from jumio_simulator.testing import SimulatorHandle, run_simulator
 from tests.support.images import make_jpeg, make_pdf, make_png
 

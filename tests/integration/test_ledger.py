@@ -8,8 +8,9 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from jumio_pipeline.ledger import Ledger, RegisterOutcome, SessionStatus
-from jumio_pipeline.session import parse_registration
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.session import PartId, parse_registration
+from jumio_pipeline.domain.session_state import PartEvidence, RegisterOutcome, SessionStatus
 
 
 @pytest.fixture
@@ -53,17 +54,22 @@ def test_a_newer_response_replaces_the_tokens(ledger, session):
     )
 
 
+def _part(ref: str) -> PartId:
+    credential_id, _, classifier = ref.partition("/")
+    return PartId(credential_id, classifier)
+
+
 def test_the_last_landed_part_is_told_so_atomically(ledger, session):
     ledger.register(session)
     parts = sorted(session.required_parts)
     results = [
-        ledger.record_part_uploaded(session.workflow_execution_id, part, f"PART#{part}", details={})
+        ledger.record_part_uploaded(session.workflow_execution_id, _part(part), PartEvidence())
         for part in parts
     ]
     assert [r.all_landed for r in results] == [False] * (len(parts) - 1) + [True]
     # A duplicate landing of the same part does not make anything pending again.
     again = ledger.record_part_uploaded(
-        session.workflow_execution_id, parts[0], f"PART#{parts[0]}", details={}
+        session.workflow_execution_id, _part(parts[0]), PartEvidence()
     )
     assert again.all_landed
 
@@ -71,7 +77,7 @@ def test_the_last_landed_part_is_told_so_atomically(ledger, session):
 def test_exactly_one_of_many_racing_callers_wins_the_completion_claim(ledger, session):
     ledger.register(session)
     for part in session.required_parts:
-        ledger.record_part_uploaded(session.workflow_execution_id, part, f"PART#{part}", details={})
+        ledger.record_part_uploaded(session.workflow_execution_id, _part(part), PartEvidence())
     assert (
         ledger.claim_completion_signal(session.workflow_execution_id) is None
     )  # no task token yet
@@ -97,7 +103,7 @@ def test_exactly_one_of_many_racing_callers_wins_the_completion_claim(ledger, se
 def test_a_released_claim_can_be_won_again(ledger, session):
     ledger.register(session)
     for part in session.required_parts:
-        ledger.record_part_uploaded(session.workflow_execution_id, part, f"PART#{part}", details={})
+        ledger.record_part_uploaded(session.workflow_execution_id, _part(part), PartEvidence())
     ledger.store_task_token(session.workflow_execution_id, "task-token-1")
     assert ledger.claim_completion_signal(session.workflow_execution_id) == "task-token-1"
     ledger.release_completion_claim(session.workflow_execution_id)
@@ -122,7 +128,7 @@ def test_a_new_task_token_drops_the_claim_made_for_the_old_one(ledger, session):
     # a token renewal the state machine waits again with a new task token.
     ledger.register(session)
     for part in session.required_parts:
-        ledger.record_part_uploaded(session.workflow_execution_id, part, f"PART#{part}", details={})
+        ledger.record_part_uploaded(session.workflow_execution_id, _part(part), PartEvidence())
     ledger.store_task_token(session.workflow_execution_id, "task-token-1")
     assert ledger.claim_completion_signal(session.workflow_execution_id) == "task-token-1"
     ledger.store_task_token(session.workflow_execution_id, "task-token-2")

@@ -14,14 +14,15 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.ledger import SessionStatus
-from jumio_pipeline.session import parse_registration
+from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.session_state import SessionStatus
 from tests.integration.session_support import (
     api_tokens,
     dlq_messages,
     execution_arn,
     executions,
     ledger_of,
+    ledger_table,
     register,
     registration_message,
     session_item,
@@ -109,7 +110,7 @@ def test_a_replayed_registration_of_an_erased_session_starts_nothing(stack, poll
     response = _response(simulator)
     wf_id = workflow_execution_id(response)
     ledger_of(stack).register(parse_registration(registration_message(response)))
-    ledger_of(stack).table.update_item(
+    ledger_table(stack).update_item(
         Key={"pk": wf_id, "sk": "SESSION"},
         UpdateExpression="SET #s = :deleted",
         ExpressionAttributeNames={"#s": "status"},

@@ -3,7 +3,7 @@
 Every test goes the real way: a registration on SessionsQueue, register_session (through the
 poller), the ASL of statemachine/session.asl.json, the await_parts / finalize / record_outcome
 handlers run by local_cloud's invoker, and Jumio's simulator over HTTP. Parts "land" through
-the ledger and completion.signal_if_complete, exactly what add_part does after Jumio accepted
+the ledger and services.completion.CompletionSignal, exactly what add_part does after Jumio accepted
 a part. The guard on moto's private Lambda runner is tests/integration/test_local_cloud_invoker.py.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.ledger import SessionStatus
-from jumio_pipeline.session import parse_registration
+from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.session_state import SessionStatus
 from tests.integration.session_support import (
     account_response,
     api_tokens,

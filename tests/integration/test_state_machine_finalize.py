@@ -1,15 +1,15 @@
-"""The Finalize step's service (jumio_pipeline.finalization) on its edges: the ledger in moto,
+"""The Finalize step's service (services/finalization.py) on its edges: the ledger in moto,
 Jumio's simulator over HTTP, one HTTP attempt per call as in the FinalizeFunction."""
 
 from __future__ import annotations
 
 import pytest
 
-from jumio_pipeline.errors import JumioAuthError, SessionTokenExpired
-from jumio_pipeline.finalization import finalize_session
-from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
-from jumio_pipeline.ledger import SessionStatus
-from jumio_pipeline.session import parse_registration
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.domain.errors import JumioAuthError, SessionTokenExpired
+from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.session_state import SessionStatus
+from jumio_pipeline.services.finalization import FinalizationService
 from tests.integration.session_support import (
     finalize_count,
     ledger_of,
@@ -25,6 +25,10 @@ def jumio(simulator):
         yield CredentialsClient(http)
 
 
+def finalization(stack, jumio, **options) -> FinalizationService:
+    return FinalizationService(ledger=ledger_of(stack), jumio=jumio, **options)
+
+
 def _registered(stack, simulator) -> tuple[object, str]:
     response = simulator.create_account(workflow_key=10013)
     session = parse_registration(registration_message(response))
@@ -37,7 +41,7 @@ def test_an_expired_token_is_refused_before_calling_jumio(stack, simulator, jumi
     session, wf_id = _registered(stack, simulator)
 
     with pytest.raises(SessionTokenExpired, match=wf_id) as raised:
-        finalize_session(ledger_of(stack), jumio, wf_id, now=session.token_expires_at + 1)
+        finalization(stack, jumio, clock=lambda: session.token_expires_at + 1).finalize(wf_id)
 
     assert session.any_token() not in str(raised.value)
     assert finalize_count(simulator, wf_id) == 0
@@ -49,8 +53,8 @@ def test_finalize_marks_finalizing_and_a_second_call_counts_as_already_finalized
 ):
     _, wf_id = _registered(stack, simulator)
 
-    first = finalize_session(ledger_of(stack), jumio, wf_id)
-    second = finalize_session(ledger_of(stack), jumio, wf_id)  # Jumio answers 409
+    first = finalization(stack, jumio).finalize(wf_id)
+    second = finalization(stack, jumio).finalize(wf_id)  # Jumio answers 409
 
     assert (first.already_finalized, second.already_finalized) == (False, True)
     assert set(first.to_output()) == {"workflowExecutionId", "finalizedAt"}
@@ -64,7 +68,7 @@ def test_a_finalized_ledger_answers_without_calling_jumio(stack, simulator, jumi
     _, wf_id = _registered(stack, simulator)
     ledger_of(stack).record_outcome(wf_id, SessionStatus.FINALIZED)
 
-    result = finalize_session(ledger_of(stack), jumio, wf_id)
+    result = finalization(stack, jumio).finalize(wf_id)
 
     assert result.already_finalized
     assert [r for r in simulator.admin.requests() if r["route"] == "finalize"] == []
@@ -77,7 +81,7 @@ def test_a_refusal_leaves_under_its_routed_name_and_is_not_taken_for_success(
     simulator.admin.advance_clock(3600)  # Jumio no longer accepts the token
 
     with pytest.raises(JumioAuthError) as raised:
-        finalize_session(ledger_of(stack), jumio, wf_id)
+        finalization(stack, jumio).finalize(wf_id)
 
     assert raised.value.status == 401
     assert finalize_count(simulator, wf_id) == 0

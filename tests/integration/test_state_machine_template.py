@@ -147,14 +147,11 @@ def test_finalize_retries_transient_names_with_jitter_and_catches_permanent_ones
 
 
 def test_every_error_name_routed_on_is_a_class_of_the_layer(definition):
-    import jumio_pipeline.errors as errors
-    import jumio_pipeline.finalization as finalization
-    import jumio_pipeline.session_tasks as session_tasks
+    import jumio_pipeline.domain.errors as errors
 
     known = {
         name
-        for module in (errors, finalization, session_tasks)
-        for name, value in vars(module).items()
+        for name, value in vars(errors).items()
         if isinstance(value, type) and issubclass(value, Exception)
     }
     named = {

@@ -19,10 +19,11 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.jumio import CredentialsClient, JumioHttp, JumioSettings
-from jumio_pipeline.ledger import Ledger, SessionStatus
-from jumio_pipeline.prepared_data import canonical_json
-from jumio_pipeline.session import Session, parse_registration, part_sort_key
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.prepared_data import canonical_json
+from jumio_pipeline.domain.session import Session, parse_registration
+from jumio_pipeline.domain.session_state import SessionStatus
 from tests.conftest import TEMPLATE
 from tests.support.prepared_data import FULL_DATA
 
@@ -71,6 +72,7 @@ class Rig:
         self.secrets = boto3.client("secretsmanager")
         self.queue_url = self.stack.physical("PreparedDataQueue")
         self.dlq_url = self.stack.physical("PreparedDataDLQ")
+        self.ledger_table = boto3.resource("dynamodb").Table(self.stack.physical("LedgerTable"))
         self.ledger = Ledger(self.stack.physical("LedgerTable"))
         self.idempotency = boto3.resource("dynamodb").Table(self.stack.physical("IdempotencyTable"))
 
@@ -94,9 +96,8 @@ class Rig:
 
     def part(self, session: Session, credential_id: str | None = None) -> dict[str, Any] | None:
         credential_id = credential_id or data_credential(session)
-        return self.ledger.get_part(
-            session.workflow_execution_id, part_sort_key(credential_id, "PREPARED_DATA")
-        )
+        key = {"pk": session.workflow_execution_id, "sk": f"PART#{credential_id}#PREPARED_DATA"}
+        return self.ledger_table.get_item(Key=key, ConsistentRead=True).get("Item")
 
     def dlq(self) -> list[dict[str, Any]]:
         """Everything in the DLQ, each with its attributes flattened to {name: value}."""

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from jumio_pipeline.prepared_data import canonical_json
+from jumio_pipeline.domain.prepared_data import canonical_json
 from tests.conftest import TEMPLATE
 from tests.integration.test_upload_prepared_data import (
     FAST_JUMIO,

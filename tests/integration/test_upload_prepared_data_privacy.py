@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.ledger import Ledger
+from jumio_pipeline.adapters.ledger import Ledger
 from tests.conftest import TEMPLATE
 
 FAST_JUMIO = {"JUMIO_BACKOFF_BASE": "0.01", "JUMIO_BACKOFF_CAP": "0.05", "JUMIO_MAX_ATTEMPTS": "2"}

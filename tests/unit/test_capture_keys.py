@@ -6,8 +6,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from jumio_pipeline.capture_keys import CaptureKey, parse_capture_key
-from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.domain.capture_key import CaptureKey, parse_capture_key
+from jumio_pipeline.domain.errors import InvalidMessage
+from jumio_pipeline.domain.session import PartId
 
 WF = "7f0c1a52-3b1e-4d8a-9a57-0e5b2f6c9d41"
 CRED = "c3d2e1f0-5a4b-4c3d-8e2f-1a0b9c8d7e6f"
@@ -22,7 +23,7 @@ def test_image_part_keys_name_their_part(classifier: str, extension: str) -> Non
 
     assert parsed == CaptureKey(WF, CRED, classifier, None, extension.lower(), key)
     assert parsed.part_ref == f"{CRED}/{classifier}"
-    assert parsed.part_sort_key == f"PART#{CRED}#{classifier}"
+    assert parsed.part == PartId(CRED, classifier)
 
 
 @pytest.mark.parametrize(("page", "extension"), [(1, "pdf"), (7, "jpg"), (30, "PNG"), (12, "jpeg")])
@@ -37,7 +38,7 @@ def test_document_page_keys_name_their_page(page: int, extension: str) -> None:
         extension.lower(),
     )
     assert parsed.part_ref == f"{CRED}/DOCUMENT"
-    assert parsed.part_sort_key == f"PART#{CRED}#DOCUMENT#{page}"
+    assert parsed.part == PartId(CRED, "DOCUMENT", page)
 
 
 @pytest.mark.parametrize("encode", [quote_plus, lambda key: quote(key, safe="")])

@@ -8,10 +8,10 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from jumio_pipeline.deletion import (
+from jumio_pipeline.adapters.idempotency import capture_idempotency_ids
+from jumio_pipeline.domain.erasure_request import (
     DeletionScope,
     JumioOperation,
-    capture_idempotency_ids,
     parse_request,
     part_jumio_call,
     retention_cutoff,
@@ -19,7 +19,8 @@ from jumio_pipeline.deletion import (
     session_erasure,
     tenant_jumio_call,
 )
-from jumio_pipeline.errors import InvalidMessage
+from jumio_pipeline.domain.errors import InvalidMessage
+from jumio_pipeline.domain.session import PartId
 
 WF = str(uuid.uuid4())
 ACCOUNT = str(uuid.uuid4())
@@ -88,9 +89,8 @@ def test_part_scope_covers_only_that_part() -> None:
     )
     plan = session_erasure(request, WF)
     assert plan.object_prefix == f"captures/{WF}/{CRED}/FRONT."
-    assert plan.part_sort_key_prefix == f"PART#{CRED}#FRONT"
-    assert not plan.closes_session
-    assert plan.part_ref == f"{CRED}/FRONT"
+    assert plan.part == PartId(CRED, "FRONT")
+    assert plan.part.ref == f"{CRED}/FRONT"
 
 
 def test_document_pages_scope_covers_every_page() -> None:
@@ -99,7 +99,7 @@ def test_document_pages_scope_covers_every_page() -> None:
     )
     plan = session_erasure(request, WF)
     assert plan.object_prefix == f"captures/{WF}/{CRED}/DOCUMENT/"
-    assert plan.part_sort_key_prefix == f"PART#{CRED}#DOCUMENT"
+    assert plan.part == PartId(CRED, "DOCUMENT")
 
 
 @pytest.mark.parametrize("scope", ["SESSION", "ACCOUNT"])
@@ -111,8 +111,7 @@ def test_session_and_account_scopes_cover_the_whole_session(scope: str) -> None:
     )
     plan = session_erasure(parse_request(body), WF)
     assert plan.object_prefix == f"captures/{WF}/"
-    assert plan.part_sort_key_prefix == "PART#"
-    assert plan.closes_session
+    assert plan.part is None  # the whole session, not one part
 
 
 def test_part_call_uses_the_ledger_href_and_refuses_unknown_parts() -> None:
@@ -163,7 +162,7 @@ def test_record_ids_are_the_ones_powertools_derives(label: str) -> None:
     expected = probe._get_hashed_idempotency_key({"bucket": "b", "key": key, "versionId": label})
     version_id = None if label.startswith("etag:") else label
     etag = '"a4ae46510b68becf"' if version_id is None else None
-    ids = capture_idempotency_ids(("add_part.deliver_once",), "b", key, version_id, etag)
+    ids = capture_idempotency_ids("b", key, version_id, etag)
     assert expected in ids
 
 

@@ -8,8 +8,8 @@ import zlib
 import pytest
 from PIL import Image, ImageFile
 
-from jumio_pipeline.errors import PipelineError
-from jumio_pipeline.images import (
+from jumio_pipeline.domain.errors import PipelineError
+from jumio_pipeline.domain.image_validation import (
     MAX_BYTES,
     CaptureRejected,
     ImageInfo,

@@ -14,7 +14,8 @@ import time
 import pytest
 import requests
 
-from jumio_pipeline.errors import (
+from jumio_pipeline.adapters.jumio.responses import error_for_response, json_body, parse_retry_after
+from jumio_pipeline.domain.errors import (
     JumioAuthError,
     JumioConflict,
     JumioNotFound,
@@ -24,7 +25,6 @@ from jumio_pipeline.errors import (
     JumioTransientError,
     JumioUnavailable,
 )
-from jumio_pipeline.jumio.responses import error_for_response, json_body, parse_retry_after
 
 
 def jumio_answer(status: int, body: object = None, **headers: str) -> requests.Response:

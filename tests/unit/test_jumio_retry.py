@@ -15,9 +15,14 @@ import pytest
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError
 from urllib3.response import HTTPResponse
 
-from jumio_pipeline.errors import JumioUnavailable
-from jumio_pipeline.jumio import JumioHttp, JumioSettings
-from jumio_pipeline.jumio.retry import CallBudget, JumioRetry, build_retry, full_jitter_backoff
+from jumio_pipeline.adapters.jumio import JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.retry import (
+    CallBudget,
+    JumioRetry,
+    build_retry,
+    full_jitter_backoff,
+)
+from jumio_pipeline.domain.errors import JumioUnavailable
 
 
 class FakeTime:

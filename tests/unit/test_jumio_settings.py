@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 import jumio_pipeline
-from jumio_pipeline.jumio import JumioSettings, urls
+from jumio_pipeline.adapters.jumio import JumioSettings, urls
 
 ACCOUNT = "572ac7b5-9f83-409d-ba8e-f0014e411c7e"
 WORKFLOW = "41f71912-1c6b-4e2f-b340-d6dc10cd69b8"
-CREDENTIAL = "fdb1bc31-99a0-4671-8f2a-2bf7ca2faace"
 
 
 def test_defaults_without_any_variable() -> None:
@@ -97,9 +96,6 @@ def test_regional_hosts_follow_the_contract(region: str) -> None:
         f"https://api.{region}.jumio.ai/api/v1/accounts/{ACCOUNT}/workflow-executions/{WORKFLOW}"
     )
     assert urls.workflow_execution_href(settings, ACCOUNT, WORKFLOW) == workflow
-    assert urls.part_href(settings, ACCOUNT, WORKFLOW, CREDENTIAL, "front") == (
-        f"{workflow}/credentials/{CREDENTIAL}/parts/FRONT"
-    )
 
 
 def test_the_base_url_replaces_every_host() -> None:
@@ -109,28 +105,23 @@ def test_the_base_url_replaces_every_host() -> None:
     assert urls.retrieval_account_url(settings, ACCOUNT) == (
         f"http://127.0.0.1:8080/api/v1/accounts/{ACCOUNT}"
     )
-    assert urls.part_href(settings, ACCOUNT, WORKFLOW, CREDENTIAL, "PREPARED_DATA").startswith(
-        f"http://127.0.0.1:8080/api/v1/accounts/{ACCOUNT}/workflow-executions/{WORKFLOW}/"
+    assert urls.workflow_execution_href(settings, ACCOUNT, WORKFLOW) == (
+        f"http://127.0.0.1:8080/api/v1/accounts/{ACCOUNT}/workflow-executions/{WORKFLOW}"
     )
 
 
 @pytest.mark.parametrize(
     ("ids", "named"),
     [
-        (("not-a-uuid", WORKFLOW, CREDENTIAL), "account_id"),
-        ((ACCOUNT, "../../admin", CREDENTIAL), "workflow_execution_id"),
-        ((ACCOUNT, WORKFLOW, "33333333-3333-3333-aaaaaaaaaaaa"), "credential_id"),
-        ((ACCOUNT, WORKFLOW, "{fdb1bc31-99a0-4671-8f2a-2bf7ca2faace}"), "credential_id"),
+        (("not-a-uuid", WORKFLOW), "account_id"),
+        ((ACCOUNT, "../../admin"), "workflow_execution_id"),
+        ((ACCOUNT, "33333333-3333-3333-aaaaaaaaaaaa"), "workflow_execution_id"),
+        ((ACCOUNT, "{fdb1bc31-99a0-4671-8f2a-2bf7ca2faace}"), "workflow_execution_id"),
     ],
 )
-def test_ids_must_be_uuids_before_a_url_is_built(ids: tuple[str, str, str], named: str) -> None:
+def test_ids_must_be_uuids_before_a_url_is_built(ids: tuple[str, str], named: str) -> None:
     with pytest.raises(ValueError, match=named):
-        urls.part_href(JumioSettings(), *ids, "FRONT")
-
-
-def test_unknown_classifier_is_refused() -> None:
-    with pytest.raises(ValueError, match="classifier"):
-        urls.part_href(JumioSettings(), ACCOUNT, WORKFLOW, CREDENTIAL, "FACEMAP")
+        urls.workflow_execution_href(JumioSettings(), *ids)
 
 
 @pytest.mark.parametrize(

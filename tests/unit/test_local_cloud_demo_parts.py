@@ -12,8 +12,9 @@ import json
 
 import pytest
 
-from jumio_pipeline.images import CaptureRejected, validate_capture
-from jumio_pipeline.prepared_data import parse_message_ids, validate_prepared_data
+from jumio_pipeline.domain.errors import CaptureRejected
+from jumio_pipeline.domain.image_validation import validate_capture
+from jumio_pipeline.domain.prepared_data import parse_message_ids, validate_prepared_data
 from local_cloud import demo_data
 from local_cloud.cli import build_parser
 from local_cloud.demo_data import DemoSession

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from jumio_pipeline.errors import InvalidMessage
-from jumio_pipeline.fingerprint_key import FingerprintKey, FingerprintKeyUnavailable
-from jumio_pipeline.iso3166 import ISO3166_ALPHA3, is_iso3166_alpha3
-from jumio_pipeline.prepared_data import (
+from jumio_pipeline.adapters.secrets import FingerprintKey
+from jumio_pipeline.domain.errors import FingerprintKeyUnavailable, InvalidMessage
+from jumio_pipeline.domain.iso3166 import ISO3166_ALPHA3, is_iso3166_alpha3
+from jumio_pipeline.domain.prepared_data import (
     INVALID_MESSAGE,
     INVALID_PREPARED_DATA,
     canonical_json,

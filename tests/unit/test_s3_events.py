@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jumio_pipeline.deletion import CAPTURE_IDEMPOTENCY_KEY_PREFIX, capture_idempotency_id
-from jumio_pipeline.errors import InvalidMessage
-from jumio_pipeline.s3_events import parse_notification
+from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, idempotency_record_id
+from jumio_pipeline.adapters.s3_notifications import parse_notification
+from jumio_pipeline.domain.errors import InvalidMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,8 +46,8 @@ def test_two_versions_of_one_key_are_two_captures_for_idempotency():
         body["Records"][0]["s3"]["object"]["versionId"] = version
         [capture] = parse_notification(json.dumps(body)).captures
         ids.add(
-            capture_idempotency_id(
-                CAPTURE_IDEMPOTENCY_KEY_PREFIX, capture.bucket, capture.key, capture.version_label
+            idempotency_record_id(
+                CAPTURE_KEY_PREFIX, [capture.bucket, capture.key, capture.version_label]
             )
         )
     assert len(ids) == 2

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from jumio_pipeline.errors import InvalidMessage
-from jumio_pipeline.session import parse_registration, token_lifetime_seconds
+from jumio_pipeline.domain.errors import InvalidMessage
+from jumio_pipeline.domain.session import parse_registration, token_lifetime_seconds
 
 BASE = "https://api.amer-1.jumio.ai/api/v1/accounts/{a}/workflow-executions/{w}"
 ACCOUNT_ID = "572ac7b5-9f83-409d-ba8e-f0014e411c7e"
@@ -74,7 +74,8 @@ def test_bare_response_requires_every_api_part_and_keeps_hrefs_verbatim():
         front == account_response()["workflowExecution"]["credentials"][0]["api"]["parts"]["front"]
     )
     assert session.credential(FACEMAP_CREDENTIAL).token is None
-    assert session.workflow_execution_href() == BASE.format(a=ACCOUNT_ID, w=WORKFLOW_ID)
+    execution_href = BASE.format(a=ACCOUNT_ID, w=WORKFLOW_ID)
+    assert session.credential(ID_CREDENTIAL).workflow_execution_href == execution_href
 
 
 def test_token_expiry_is_response_time_plus_default_lifetime_of_30_minutes():

@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.ledger import Ledger
-from jumio_pipeline.session import Session, parse_registration
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.domain.session import Session, parse_registration
 
 
 @dataclass
@@ -33,6 +33,8 @@ class Captures:
         self.queue_url = self.stack.physical("CaptureEventsQueue")
         self.dlq_url = self.stack.physical("CaptureEventsDLQ")
         self.ledger = Ledger(self.stack.physical("LedgerTable"))
+        # The stored items themselves, for assertions on what the ledger wrote.
+        self.table = boto3.resource("dynamodb").Table(self.stack.physical("LedgerTable"))
         self.idempotency_table = boto3.resource("dynamodb").Table(
             self.stack.physical("IdempotencyTable")
         )
@@ -87,7 +89,9 @@ class Captures:
         self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=text)
 
     def part(self, session: Session, sort_key: str) -> dict[str, Any] | None:
-        return self.ledger.get_part(session.workflow_execution_id, sort_key)
+        """The stored part item (attributes as docs/interfaces.md lists them)."""
+        key = {"pk": session.workflow_execution_id, "sk": sort_key}
+        return self.table.get_item(Key=key, ConsistentRead=True).get("Item")
 
     def jumio_parts(self, session: Session, credential_id: str) -> dict[str, Any]:
         state = self.simulator.admin.state()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jumio_pipeline.images import MAX_BYTES
+from jumio_pipeline.domain.image_validation import MAX_BYTES
 from tests.integration.add_part.conftest import Captures, capture_key, credential_of
 from tests.support import images
 
@@ -114,7 +114,7 @@ def test_the_s3_test_event_is_acknowledged_and_dropped(captures: Captures):
 
 def test_a_capture_before_its_session_waits_and_lands_after_registration(captures: Captures):
     account = captures.simulator.create_account(10013)
-    from jumio_pipeline.session import parse_registration
+    from jumio_pipeline.domain.session import parse_registration
 
     session = parse_registration(account)
     captures.put(capture_key(session, "ID", "FRONT.jpg"), images.make_jpeg(1200, 800))
@@ -148,7 +148,7 @@ def test_a_capture_whose_session_never_comes_is_parked_with_the_reason(captures:
 
 
 def parse_unregistered(captures: Captures):
-    from jumio_pipeline.session import parse_registration
+    from jumio_pipeline.domain.session import parse_registration
 
     return parse_registration(captures.simulator.create_account(10013))
 
@@ -157,7 +157,7 @@ def parse_unregistered(captures: Captures):
 def test_an_expired_token_rejects_the_capture(captures: Captures, where: str):
     session = captures.register(10013, token_lifetime="5m")
     if where == "ledger":  # the ledger already knows the token is past its lifetime
-        captures.ledger.table.update_item(
+        captures.table.update_item(
             Key={"pk": session.workflow_execution_id, "sk": "SESSION"},
             UpdateExpression="SET tokenExpiresAt = :past",
             ExpressionAttributeValues={":past": 1},
@@ -281,7 +281,7 @@ def test_a_key_that_names_no_part_is_tagged_and_recorded_as_unmatched(
 
 
 def _unmatched_items(captures: Captures) -> list[dict]:
-    return captures.ledger.table.query(
+    return captures.table.query(
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "UNMATCHED"}
     )["Items"]
 
@@ -299,7 +299,7 @@ def test_a_part_the_session_cannot_take_is_rejected(captures: Captures, case: st
 
     captures.drain()
 
-    item = captures.ledger.get_part(session.workflow_execution_id, f"PART#{credential}#FRONT")
+    item = captures.part(session, f"PART#{credential}#FRONT")
     assert (item["status"], item["reason"]) == ("REJECTED", reason)
     assert captures.tag(key, version) == {"rejection-reason": reason}
     assert captures.simulator.admin.requests() == []

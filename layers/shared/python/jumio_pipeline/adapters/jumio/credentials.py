@@ -1,0 +1,161 @@
+"""The Credentials API: add, replace and delete parts, upload data and documents, finalize.
+
+Every call takes the href Jumio returned in the account response and the ``api.token`` of the
+credential. Image bytes are sent exactly as captured: requests builds the multipart body (and
+its boundary) around them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jumio_pipeline.adapters.jumio.http import JumioHttp
+from jumio_pipeline.adapters.jumio.responses import json_body
+from jumio_pipeline.adapters.jumio.urls import require_jumio_href
+from jumio_pipeline.domain.errors import JumioConflict, JumioNotFound
+
+logger = logging.getLogger(__name__)
+
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf"}
+MAX_DOCUMENT_PAGES = 30
+PART_EXISTS = "PART_EXISTS"
+
+
+class CredentialsClient:
+    """Calls of the Credentials API with a credential's ``api.token``."""
+
+    def __init__(self, http: JumioHttp) -> None:
+        self._http = http
+
+    def add_part(
+        self, href: str, token: str, content: bytes, content_type: str, filename: str
+    ) -> dict[str, Any]:
+        """Add an image part (POST); if it exists already, replace it instead (PUT).
+
+        A 409 ``PART_EXISTS`` here is most often our own earlier POST whose answer was lost
+        (the retry met the part it had created), so the capture is put in place with
+        ``update_part`` and the call succeeds. Any other 409 is raised.
+        """
+        try:
+            return self._send_image(
+                "add_part", "POST", href, token, content, content_type, filename
+            )
+        except JumioConflict as conflict:
+            if not conflict.detail.startswith(PART_EXISTS):
+                raise
+        logger.info("jumio add_part met an existing part: replacing it with update_part")
+        return self.update_part(href, token, content, content_type, filename)
+
+    def update_part(
+        self, href: str, token: str, content: bytes, content_type: str, filename: str
+    ) -> dict[str, Any]:
+        """Replace an image part (PUT): a retake before finalize."""
+        return self._send_image("update_part", "PUT", href, token, content, content_type, filename)
+
+    def upload_prepared_data(self, href: str, token: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Upload the PREPARED_DATA part as JSON (POST)."""
+        if not isinstance(data, dict) or not data:
+            raise ValueError("prepared data must be a non-empty JSON object")
+        response = self._http.send(
+            "upload_prepared_data",
+            "POST",
+            require_jumio_href(self._http.settings, href),
+            bearer=_checked_token(token),
+            json_body=data,
+        )
+        return json_body("upload_prepared_data", response)
+
+    def upload_document(
+        self, href: str, token: str, pages: list[tuple[bytes, str, str]]
+    ) -> dict[str, Any]:
+        """Upload document pages (POST), one ``file`` field per page: ``(content, type, name)``."""
+        if not pages:
+            raise ValueError("a document upload needs at least one page")
+        if len(pages) > MAX_DOCUMENT_PAGES:
+            raise ValueError(f"a document has at most {MAX_DOCUMENT_PAGES} pages")
+        files = []
+        for number, page in enumerate(pages, start=1):
+            if not isinstance(page, tuple) or len(page) != 3:
+                raise ValueError(f"document page {number} must be (content, content_type, name)")
+            content, content_type, filename = page
+            files.append(_file_field(content, content_type, filename, DOCUMENT_TYPES))
+        response = self._http.send(
+            "upload_document",
+            "POST",
+            require_jumio_href(self._http.settings, href),
+            bearer=_checked_token(token),
+            files=files,
+        )
+        return json_body("upload_document", response)
+
+    def finalize(self, workflow_execution_href: str, token: str) -> dict[str, Any]:
+        """Finalize the workflow execution (PUT, no body): Jumio starts processing."""
+        response = self._http.send(
+            "finalize",
+            "PUT",
+            require_jumio_href(self._http.settings, workflow_execution_href),
+            bearer=_checked_token(token),
+        )
+        return json_body("finalize", response)
+
+    def delete_part(self, href: str, token: str) -> None:
+        """Delete an image part (DELETE); a part Jumio does not know is already gone."""
+        self._delete("delete_part", href, token)
+
+    def delete_all_pages(self, href: str, token: str) -> None:
+        """Delete every page of a document (DELETE); none left is already the goal."""
+        self._delete("delete_all_pages", href, token)
+
+    def _delete(self, operation: str, href: str, token: str) -> None:
+        """DELETE where 404 means the goal is reached: logged, not raised."""
+        try:
+            self._http.send(
+                operation,
+                "DELETE",
+                require_jumio_href(self._http.settings, href),
+                bearer=_checked_token(token),
+            )
+        except JumioNotFound:
+            logger.info("jumio %s: already gone (HTTP 404)", operation)
+
+    def _send_image(
+        self,
+        operation: str,
+        method: str,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+    ) -> dict[str, Any]:
+        """POST or PUT one image as the multipart field ``file``."""
+        response = self._http.send(
+            operation,
+            method,
+            require_jumio_href(self._http.settings, href),
+            bearer=_checked_token(token),
+            files=[_file_field(content, content_type, filename, IMAGE_TYPES)],
+        )
+        return json_body(operation, response)
+
+
+def _file_field(
+    content: bytes, content_type: str, filename: str, allowed: frozenset[str]
+) -> tuple[str, tuple[str, bytes, str]]:
+    """One multipart ``file`` field, after checking what Jumio would refuse anyway."""
+    if not isinstance(content, (bytes, bytearray)) or not content:
+        raise ValueError("file content must be non-empty bytes")
+    if content_type not in allowed:
+        raise ValueError(f"content type must be one of {', '.join(sorted(allowed))}")
+    if not isinstance(filename, str) or not filename.strip() or any(c in filename for c in '"\r\n'):
+        raise ValueError("filename must be a non-empty name without quotes or line breaks")
+    return ("file", (filename, bytes(content), content_type))
+
+
+def _checked_token(token: str) -> str:
+    """The api.token, if it can be a bearer token at all (its value is never shown)."""
+    if not isinstance(token, str) or not token or any(c.isspace() for c in token):
+        raise ValueError("token must be a non-empty string without whitespace")
+    return token

@@ -1,0 +1,572 @@
+"""The ledger: one DynamoDB table that records every session, every part and every outcome.
+
+This module is the only code that knows the table's key layout and attribute names; the rest
+of the pipeline sees :class:`SessionRecord` and :class:`PartRecord`. Conditional writes here
+are what make the pipeline's effects happen once although every edge delivers at least once:
+registering twice is a no-op, a part lands once in the completion set, and exactly one caller
+wins the right to send the state machine's completion signal. A condition that does not hold
+is an answer (``False``, ``None``, an outcome), never an exception.
+
+Layout: ``pk`` = workflowExecutionId; ``sk`` = ``SESSION`` for the session item,
+``PART#{credentialId}#{CLASSIFIER}`` (``...#DOCUMENT#{page}``) for part items; captures whose
+key names no session live under ``pk = UNMATCHED``. docs/interfaces.md lists the attributes.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from jumio_pipeline.adapters.aws_errors import is_conditional_check_failure
+from jumio_pipeline.adapters.dynamodb_pages import all_items
+from jumio_pipeline.domain.session import Credential, PartId, Session
+from jumio_pipeline.domain.session_state import (
+    PartEvidence,
+    PartLanded,
+    PartRecord,
+    PartStatus,
+    RegisterOutcome,
+    SessionRecord,
+    SessionStatus,
+)
+
+SESSION_SK = "SESSION"
+PART_PREFIX = "PART#"
+UNMATCHED_PK = "UNMATCHED"
+ACCOUNT_INDEX = "byAccount"
+
+_EVIDENCE_ATTRIBUTES = {
+    "bucket": "bucket",
+    "key": "key",
+    "version_id": "versionId",
+    "etag": "eTag",
+    "sequencer": "sequencer",
+    "size_bytes": "bytes",
+    "format": "format",
+    "width": "width",
+    "height": "height",
+    "operation": "operation",
+    "fingerprint": "fingerprint",
+    "idempotency_key": "idempotencyKey",
+    "field": "field",
+}
+
+
+def part_sort_key(part: PartId) -> str:
+    """The sort key of a part item (one item per document page)."""
+    suffix = f"#{part.page}" if part.page is not None else ""
+    return f"{PART_PREFIX}{part.credential_id}#{part.classifier}{suffix}"
+
+
+def _part_id(sort_key: str) -> PartId:
+    """The part a sort key names (the inverse of :func:`part_sort_key`)."""
+    fields = sort_key.removeprefix(PART_PREFIX).split("#")
+    page = int(fields[2]) if len(fields) > 2 else None
+    return PartId(fields[0], fields[1], page)
+
+
+class Ledger:
+    """DynamoDB adapter for sessions and parts; no Jumio and no S3 here."""
+
+    def __init__(self, table_name: str, *, resource: Any = None) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    # --- sessions ---------------------------------------------------------------------
+
+    def register(self, session: Session, *, now: float | None = None) -> RegisterOutcome:
+        """Record a session once; a newer response for the same execution replaces its tokens."""
+        now = time.time() if now is None else now
+        item: dict[str, Any] = {
+            "pk": session.workflow_execution_id,
+            "sk": SESSION_SK,
+            "accountId": session.account_id,
+            "status": SessionStatus.REGISTERED.value,
+            "issuedAt": session.issued_at.isoformat(),
+            "tokenExpiresAt": session.token_expires_at,
+            "credentials": _credentials_item(session),
+            "registeredAt": int(now),
+        }
+        if session.required_parts:
+            item["requiredParts"] = set(session.required_parts)
+            item["pendingParts"] = set(session.required_parts)
+        if session.reference:
+            item["reference"] = session.reference
+        if self._put_if_absent(item):
+            return RegisterOutcome.NEW
+        return self._replace_tokens_if_newer(session)
+
+    def _replace_tokens_if_newer(self, session: Session) -> RegisterOutcome:
+        replaced = self._update_if(
+            session.workflow_execution_id,
+            UpdateExpression="SET credentials = :c, tokenExpiresAt = :e, issuedAt = :i",
+            ConditionExpression="issuedAt < :i AND #s = :registered",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":c": _credentials_item(session),
+                ":e": session.token_expires_at,
+                ":i": session.issued_at.isoformat(),
+                ":registered": SessionStatus.REGISTERED.value,
+            },
+        )
+        if replaced:
+            return RegisterOutcome.TOKENS_REPLACED
+        current = self.get(session.workflow_execution_id)
+        if current is not None and current.status is not SessionStatus.REGISTERED:
+            return RegisterOutcome.IGNORED_ENDED
+        return RegisterOutcome.DUPLICATE
+
+    def record_execution(self, workflow_execution_id: str, execution_arn: str) -> None:
+        """Remember the state machine execution that follows the session."""
+        self._table.update_item(
+            Key=_session_key(workflow_execution_id),
+            UpdateExpression="SET executionArn = :a",
+            ExpressionAttributeValues={":a": execution_arn},
+        )
+
+    def get(self, workflow_execution_id: str) -> SessionRecord | None:
+        """The session as recorded now (strongly consistent), or None if never registered."""
+        item = self._table.get_item(
+            Key=_session_key(workflow_execution_id), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else _session_record(item)
+
+    # --- parts ------------------------------------------------------------------------
+
+    def get_part(self, workflow_execution_id: str, part: PartId) -> PartRecord | None:
+        """The part's record, or None when nothing was recorded for it."""
+        item = self._table.get_item(
+            Key={"pk": workflow_execution_id, "sk": part_sort_key(part)}, ConsistentRead=True
+        ).get("Item")
+        return None if item is None else _part_record(item)
+
+    def parts(self, workflow_execution_id: str, of: PartId | None = None) -> list[PartRecord]:
+        """Every part record of a session, or only those of one part (a document: its pages)."""
+        prefix = (
+            PART_PREFIX if of is None else part_sort_key(PartId(of.credential_id, of.classifier))
+        )
+        items = all_items(
+            self._table.query,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :part)",
+            ExpressionAttributeValues={":pk": workflow_execution_id, ":part": prefix},
+            ConsistentRead=True,
+        )
+        return [_part_record(item) for item in items]
+
+    def record_part_uploaded(
+        self,
+        workflow_execution_id: str,
+        part: PartId,
+        evidence: PartEvidence,
+        *,
+        now: float | None = None,
+    ) -> PartLanded:
+        """Record a part at Jumio and tell, from the same atomic update, whether all have landed."""
+        now = time.time() if now is None else now
+        self._table.put_item(
+            Item={
+                **_part_key(workflow_execution_id, part),
+                "status": PartStatus.UPLOADED.value,
+                "updatedAt": int(now),
+                **_evidence_attributes(evidence),
+            }
+        )
+        result = self._table.update_item(
+            Key=_session_key(workflow_execution_id),
+            UpdateExpression="DELETE pendingParts :p ADD landedParts :p SET lastPartAt = :now",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":p": {part.ref}, ":now": int(now)},
+            ReturnValues="ALL_NEW",
+        )
+        pending = frozenset(result["Attributes"].get("pendingParts") or ())
+        return PartLanded(all_landed=not pending, pending_parts=pending)
+
+    def record_part_rejected(
+        self,
+        workflow_execution_id: str,
+        part: PartId,
+        *,
+        reason: str,
+        message: str,
+        evidence: PartEvidence,
+        now: float | None = None,
+    ) -> None:
+        """Record why a part was refused; a later valid retake overwrites it."""
+        self._table.put_item(
+            Item={
+                **_part_key(workflow_execution_id, part),
+                "status": PartStatus.REJECTED.value,
+                "reason": reason,
+                "message": message,
+                "updatedAt": int(time.time() if now is None else now),
+                **_evidence_attributes(evidence),
+            }
+        )
+
+    def note_rejection_beside_landed(
+        self,
+        workflow_execution_id: str,
+        part: PartId,
+        *,
+        reason: str,
+        message: str,
+        field: str | None = None,
+        now: float | None = None,
+    ) -> None:
+        """A refused version of a part that already landed: kept beside it, never in its place."""
+        rejection: dict[str, Any] = {
+            "reason": reason,
+            "message": message,
+            "at": int(time.time() if now is None else now),
+            "credentialId": part.credential_id,
+        }
+        if field:
+            rejection["field"] = field
+        self._table.update_item(
+            Key={"pk": workflow_execution_id, "sk": part_sort_key(part)},
+            UpdateExpression="SET lastRejection = :r",
+            ExpressionAttributeValues={":r": rejection},
+        )
+
+    def record_unmatched(
+        self,
+        name: str,
+        *,
+        reason: str,
+        message: str,
+        evidence: PartEvidence,
+        expires_at: int,
+        now: float | None = None,
+    ) -> None:
+        """A capture whose key names no session part, under ``pk = UNMATCHED``; expires."""
+        self._table.put_item(
+            Item={
+                "pk": UNMATCHED_PK,
+                "sk": f"CAPTURE#{name}",
+                "status": PartStatus.REJECTED.value,
+                "reason": reason,
+                "message": message,
+                "updatedAt": int(time.time() if now is None else now),
+                "expiresAt": expires_at,
+                **_evidence_attributes(evidence),
+            }
+        )
+
+    # --- completion signal ------------------------------------------------------------
+
+    def store_task_token(self, workflow_execution_id: str, task_token: str) -> bool:
+        """Keep the wait state's task token; False when the session no longer waits.
+
+        A claim on an earlier token is dropped: the wait that token belonged to is over (it
+        timed out and is waiting again after a token renewal), so its signal can never land.
+        """
+        return self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET taskToken = :t REMOVE completionSignalledAt",
+            ConditionExpression="attribute_exists(pk) AND #s = :registered",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":t": task_token,
+                ":registered": SessionStatus.REGISTERED.value,
+            },
+        )
+
+    def claim_completion_signal(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> str | None:
+        """Win the right to send the completion signal: the task token, for exactly one caller.
+
+        The condition is the whole race: every required part landed, the wait state stored its
+        token, and nobody claimed before. Whichever of the two events comes second wins.
+        """
+        try:
+            result = self._table.update_item(
+                Key=_session_key(workflow_execution_id),
+                UpdateExpression="SET completionSignalledAt = :now",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_not_exists(pendingParts) "
+                    "AND attribute_exists(taskToken) AND attribute_not_exists(completionSignalledAt)"
+                ),
+                ExpressionAttributeValues={":now": int(time.time() if now is None else now)},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return None
+            raise
+        return result["Attributes"]["taskToken"]
+
+    def release_completion_claim(self, workflow_execution_id: str) -> None:
+        """Undo a claim whose signal could not be sent, so that a retry can claim again."""
+        self._table.update_item(
+            Key=_session_key(workflow_execution_id),
+            UpdateExpression="REMOVE completionSignalledAt",
+        )
+
+    # --- outcomes ---------------------------------------------------------------------
+
+    def mark_finalizing(self, workflow_execution_id: str) -> SessionStatus | None:
+        """Close the session to new parts before finalize; returns the status it had.
+
+        None when the session is unknown. FINALIZED is returned unchanged, so a retried
+        Finalize step can tell that Jumio already accepted the finalize.
+        """
+        closed = self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET #s = :finalizing",
+            ConditionExpression="attribute_exists(pk) AND #s IN (:registered, :finalizing)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":finalizing": SessionStatus.FINALIZING.value,
+                ":registered": SessionStatus.REGISTERED.value,
+            },
+        )
+        if closed:
+            return SessionStatus.FINALIZING
+        current = self.get(workflow_execution_id)
+        return None if current is None else current.status
+
+    def record_outcome(
+        self,
+        workflow_execution_id: str,
+        status: SessionStatus,
+        *,
+        error: str | None = None,
+        now: float | None = None,
+    ) -> bool:
+        """Record how the session ended, dropping the task token; False if it was erased.
+
+        An erased session must stay erased: the write is refused over DELETED.
+        """
+        values: dict[str, Any] = {
+            ":s": status.value,
+            ":now": int(time.time() if now is None else now),
+            ":deleted": SessionStatus.DELETED.value,
+        }
+        expression = "SET #s = :s, outcomeAt = :now"
+        if error:
+            expression += ", outcomeError = :e"
+            values[":e"] = error
+        return self._update_if(
+            workflow_execution_id,
+            UpdateExpression=f"{expression} REMOVE taskToken",
+            ConditionExpression="attribute_exists(pk) AND #s <> :deleted",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=values,
+        )
+
+    # --- erasure ----------------------------------------------------------------------
+
+    def close_for_erasure(self, workflow_execution_id: str, request_id: str) -> None:
+        """Status DELETED before anything is erased: no part lands, no outcome overwrites it."""
+        self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET #s = :deleted, deletionRequestId = :r",
+            ConditionExpression="attribute_exists(pk) AND #s <> :deleted",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":deleted": SessionStatus.DELETED.value,
+                ":r": request_id,
+            },
+        )
+
+    def scrub_erased_session(
+        self, workflow_execution_id: str, request_id: str, *, now: float | None = None
+    ) -> bool:
+        """Last step of an erasure: tokens and hrefs dropped, ``erasedAt`` set; False if done.
+
+        The session item stays as a tombstone (ids, category names, status DELETED): it keeps
+        a late capture or a replayed registration from bringing the session back.
+        """
+        record = self.get(workflow_execution_id)
+        if record is None or record.erased:
+            return False
+        scrubbed = {
+            credential_id: {"category": credential.category, "parts": {}}
+            for credential_id, credential in record.session.credentials.items()
+        }
+        return self._update_if(
+            workflow_execution_id,
+            UpdateExpression=(
+                "SET credentials = :c, erasedAt = :now, deletionRequestId = :r "
+                "REMOVE taskToken, pendingParts, landedParts"
+            ),
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(erasedAt)",
+            ExpressionAttributeValues={
+                ":c": scrubbed,
+                ":now": int(time.time() if now is None else now),
+                ":r": request_id,
+            },
+        )
+
+    def delete_part(self, workflow_execution_id: str, part: PartId) -> None:
+        """Remove one part record."""
+        self._table.delete_item(Key={"pk": workflow_execution_id, "sk": part_sort_key(part)})
+
+    def leave_part_tombstone(
+        self,
+        workflow_execution_id: str,
+        part: PartId,
+        request_id: str,
+        *,
+        pending_again: bool,
+        now: float | None = None,
+    ) -> None:
+        """An erased part of an open session: a DELETED record; a required part pending again."""
+        self._table.put_item(
+            Item={
+                **_part_key(workflow_execution_id, part),
+                "status": PartStatus.DELETED.value,
+                "deletionRequestId": request_id,
+                "updatedAt": int(time.time() if now is None else now),
+            }
+        )
+        if not pending_again:
+            return
+        self._update_if(
+            workflow_execution_id,
+            UpdateExpression="ADD pendingParts :p DELETE landedParts :p",
+            ConditionExpression="#s = :registered",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":p": {part.ref},
+                ":registered": SessionStatus.REGISTERED.value,
+            },
+        )
+
+    def sessions_of_account(self, account_id: str) -> list[str]:
+        """Every session of an account, through the byAccount GSI (keys only, paginated)."""
+        items = all_items(
+            self._table.query,
+            IndexName=ACCOUNT_INDEX,
+            KeyConditionExpression="accountId = :a",
+            ExpressionAttributeValues={":a": account_id},
+        )
+        return sorted({item["pk"] for item in items if item["sk"] == SESSION_SK})
+
+    def sessions_registered_before(self, cutoff: int) -> list[str]:
+        """Ids of sessions registered before ``cutoff`` (epoch s) and not yet fully erased.
+
+        A paginated Scan with a filter: it reads the whole ledger once a day, which is fine at
+        the volumes of one tenant; a sparse GSI on registeredAt would be the next step.
+        Half-erased sessions (DELETED without ``erasedAt``) are selected again to be finished.
+        """
+        items = all_items(
+            self._table.scan,
+            FilterExpression=(
+                "sk = :session AND registeredAt < :cutoff "
+                "AND (#s <> :deleted OR attribute_not_exists(erasedAt))"
+            ),
+            ProjectionExpression="pk",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":session": SESSION_SK,
+                ":cutoff": cutoff,
+                ":deleted": SessionStatus.DELETED.value,
+            },
+        )
+        return sorted(item["pk"] for item in items)
+
+    # --- conditional writes -----------------------------------------------------------
+
+    def _put_if_absent(self, item: dict[str, Any]) -> bool:
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise
+        return True
+
+    def _update_if(self, workflow_execution_id: str, **update: Any) -> bool:
+        """A conditional update of the session item; False when its condition did not hold."""
+        try:
+            self._table.update_item(Key=_session_key(workflow_execution_id), **update)
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise
+        return True
+
+
+# --- items <-> domain ------------------------------------------------------------------------
+
+
+def _session_key(workflow_execution_id: str) -> dict[str, str]:
+    return {"pk": workflow_execution_id, "sk": SESSION_SK}
+
+
+def _part_key(workflow_execution_id: str, part: PartId) -> dict[str, str]:
+    return {
+        "pk": workflow_execution_id,
+        "sk": part_sort_key(part),
+        "credentialId": part.credential_id,
+    }
+
+
+def _credentials_item(session: Session) -> dict[str, Any]:
+    """The credentials map as stored: category, token, part hrefs, execution href."""
+    stored: dict[str, Any] = {}
+    for credential_id, credential in session.credentials.items():
+        item: dict[str, Any] = {"category": credential.category, "parts": dict(credential.parts)}
+        if credential.token:
+            item["token"] = credential.token
+        if credential.workflow_execution_href:
+            item["workflowExecutionHref"] = credential.workflow_execution_href
+        stored[credential_id] = item
+    return stored
+
+
+def _evidence_attributes(evidence: PartEvidence) -> dict[str, Any]:
+    values = {
+        attribute: getattr(evidence, name) for name, attribute in _EVIDENCE_ATTRIBUTES.items()
+    }
+    return {attribute: value for attribute, value in values.items() if value is not None}
+
+
+def _session_record(item: dict[str, Any]) -> SessionRecord:
+    credentials = {
+        credential_id: Credential(
+            id=credential_id,
+            category=stored["category"],
+            token=stored.get("token"),
+            parts=dict(stored.get("parts") or {}),
+            workflow_execution_href=stored.get("workflowExecutionHref"),
+        )
+        for credential_id, stored in item["credentials"].items()
+    }
+    session = Session(
+        account_id=item["accountId"],
+        workflow_execution_id=item["pk"],
+        credentials=credentials,
+        required_parts=frozenset(item.get("requiredParts") or ()),
+        issued_at=datetime.fromisoformat(item["issuedAt"]),
+        token_expires_at=int(item["tokenExpiresAt"]),
+        reference=item.get("reference"),
+    )
+    return SessionRecord(
+        session=session,
+        status=SessionStatus(item["status"]),
+        pending_parts=frozenset(item.get("pendingParts") or ()),
+        has_task_token="taskToken" in item,
+        completion_signalled="completionSignalledAt" in item,
+        execution_arn=item.get("executionArn"),
+        erased="erasedAt" in item,
+    )
+
+
+def _part_record(item: dict[str, Any]) -> PartRecord:
+    return PartRecord(
+        part=_part_id(item["sk"]),
+        status=PartStatus(item["status"]),
+        key=item.get("key"),
+        version_id=item.get("versionId"),
+        etag=item.get("eTag"),
+        sequencer=item.get("sequencer"),
+        fingerprint=item.get("fingerprint"),
+        idempotency_key=item.get("idempotencyKey"),
+        reason=item.get("reason"),
+    )

@@ -1,0 +1,145 @@
+"""Every error the pipeline raises on purpose, named after what it means: the one list.
+
+The state machine's Retry/Catch (statemachine/session.asl.json), the SQS batch-failure path
+and the DLQ ``reason`` of an unclassified failure route on these class names, so renaming one
+is a breaking change. Messages never carry a token, a request body or personal data: only ids,
+status codes, field paths and reason codes written by this project.
+"""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+# --- Jumio, transient: retry with backoff -------------------------------------------------
+
+
+class JumioError(PipelineError):
+    """Any failure talking to Jumio."""
+
+    def __init__(self, message: str, *, status: int | None = None, operation: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.operation = operation
+
+
+class JumioTransientError(JumioError):
+    """Worth retrying later: the same request may succeed."""
+
+
+class JumioThrottled(JumioTransientError):
+    """429 from Jumio after the client's own retries ran out."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class JumioUnavailable(JumioTransientError):
+    """5xx, connection error or timeout after the client's own retries ran out."""
+
+
+# --- Jumio, permanent: do not retry the same request --------------------------------------
+
+
+class JumioPermanentError(JumioError):
+    """Retrying the same request cannot succeed."""
+
+
+class JumioRejected(JumioPermanentError):
+    """Jumio refused the request (400, 409, 413, 415, 422, ...), with its own title and detail."""
+
+    def __init__(self, message: str, *, title: str = "", detail: str = "", **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.title = title
+        self.detail = detail
+
+
+class JumioConflict(JumioRejected):
+    """409: the part exists already, or the workflow execution is finalized or gone."""
+
+
+class JumioAuthError(JumioPermanentError):
+    """401/403: the token is unknown, expired or not bound to this workflow execution."""
+
+
+class JumioNotFound(JumioPermanentError):
+    """404: the account, workflow execution, credential or part is unknown to Jumio."""
+
+
+# --- What arrived cannot be processed -------------------------------------------------------
+
+
+class InvalidMessage(PipelineError):
+    """A message or event that can never be processed; says which field is wrong, never its value."""
+
+    def __init__(self, reason: str, message: str, *, field: str = "") -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.field = field
+
+    @property
+    def plain_message(self) -> str:
+        """The message without its ``REASON:`` prefix."""
+        text = str(self)
+        prefix = f"{self.reason}: "
+        return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+class CaptureRejected(PipelineError):
+    """A capture Jumio would refuse (or that is unsafe to open): never retried, recorded as is."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+# --- Where a session stands -----------------------------------------------------------------
+
+
+class SessionNotRegistered(PipelineError):
+    """A capture or data message arrived before its session: retried until it is registered."""
+
+
+class SessionTokenExpired(PipelineError):
+    """The Jumio token of the session has expired: only a new account update can help."""
+
+
+class SessionDeleted(PipelineError):
+    """The session was erased on request or by retention."""
+
+
+class SessionNotFinalizable(PipelineError):
+    """The session ended without finalize (failed) or has no credential able to finalize it."""
+
+
+class SessionNotWaiting(PipelineError):
+    """The wait state started for a session that has ended or is unknown: nothing to wait for."""
+
+
+# --- Erasure --------------------------------------------------------------------------------
+
+
+class ErasureRefused(PipelineError):
+    """The request can never be carried out as asked (permanent: parked with the reason)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+class ErasureIncomplete(PipelineError):
+    """S3 refused some deletions; transient: the retry lists what is left and finishes."""
+
+
+# --- Configuration and secrets ---------------------------------------------------------------
+
+
+class FingerprintKeyUnavailable(PipelineError):
+    """The prepared-data fingerprint key could not be read or is unusable; transient.
+
+    The message names what is wrong and never carries the key or any part of it.
+    """

@@ -1,0 +1,133 @@
+"""Finalizing a session at Jumio: once, only while its token is valid, and never twice.
+
+The state machine's Finalize step runs :class:`FinalizationService`; Step Functions retries it
+on the transient error names and may run it again after a response was lost. That is why a
+``409 ALREADY_FINALIZED`` from Jumio after such a retry counts as success, and why the ledger
+is moved to FINALIZING first (no part may land after finalize was sent).
+
+Errors raised here are the names the state machine routes on (``SessionTokenExpired`` →
+RecordExpired, the ``Jumio*`` names → Retry or RecordFailed); their messages carry ids only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from jumio_pipeline.domain.errors import (
+    JumioConflict,
+    SessionDeleted,
+    SessionNotFinalizable,
+    SessionNotRegistered,
+    SessionTokenExpired,
+)
+from jumio_pipeline.domain.session import Session
+from jumio_pipeline.domain.session_state import SessionStatus
+from jumio_pipeline.services.ports import Clock, Finalizer, OutcomeLedger
+
+ALREADY_FINALIZED = "ALREADY_FINALIZED"
+
+# (account_id, workflow_execution_id) -> the workflow-execution href built from the region.
+HrefBuilder = Callable[[str, str], str]
+
+
+@dataclass(frozen=True)
+class FinalizeResult:
+    """What the Finalize step returns to the state machine: ids and a time, never a token."""
+
+    workflow_execution_id: str
+    finalized_at: str
+    already_finalized: bool
+
+    def to_output(self) -> dict[str, str]:
+        """The task output as it appears in the execution history."""
+        return {"workflowExecutionId": self.workflow_execution_id, "finalizedAt": self.finalized_at}
+
+
+class FinalizationService:
+    """``finalize(workflow_execution_id)``: exactly once across retries.
+
+    ``build_href(account_id, workflow_execution_id)`` is used only when the account response
+    carried no ``api.workflowExecution`` href (the contract says: take hrefs verbatim).
+    """
+
+    def __init__(
+        self,
+        *,
+        ledger: OutcomeLedger,
+        jumio: Finalizer,
+        build_href: HrefBuilder | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self._ledger = ledger
+        self._jumio = jumio
+        self._build_href = build_href
+        self._clock = clock
+
+    def finalize(self, workflow_execution_id: str) -> FinalizeResult:
+        """Finalize the workflow execution at Jumio, or raise the name the state machine routes."""
+        now = self._clock()
+        record = self._ledger.get(workflow_execution_id)
+        if record is None:
+            raise SessionNotRegistered(
+                f"workflow execution {workflow_execution_id} is not registered"
+            )
+        if record.status is SessionStatus.FINALIZED:
+            return _result(workflow_execution_id, now, already_finalized=True)
+        _refuse_ended(record.status, workflow_execution_id)
+        if record.session.token_expires_at <= now:
+            raise SessionTokenExpired(
+                f"the Jumio token of workflow execution {workflow_execution_id} has expired"
+            )
+        href, token = _finalize_target(record.session, self._build_href)
+        status = self._ledger.mark_finalizing(workflow_execution_id)
+        if status is None:
+            raise SessionNotRegistered(
+                f"workflow execution {workflow_execution_id} is not registered"
+            )
+        if status is SessionStatus.FINALIZED:
+            return _result(workflow_execution_id, now, already_finalized=True)
+        _refuse_ended(status, workflow_execution_id)
+        try:
+            self._jumio.finalize(href, token)
+        except JumioConflict as exc:
+            # A retry after a lost response: Jumio finalized on the first call.
+            if not exc.detail.startswith(ALREADY_FINALIZED):
+                raise
+            return _result(workflow_execution_id, now, already_finalized=True)
+        return _result(workflow_execution_id, now, already_finalized=False)
+
+
+def _refuse_ended(status: SessionStatus, workflow_execution_id: str) -> None:
+    """Raise the routed error name for a session that can no longer be finalized."""
+    if status is SessionStatus.DELETED:
+        raise SessionDeleted(f"workflow execution {workflow_execution_id} was deleted")
+    if status is SessionStatus.EXPIRED:
+        raise SessionTokenExpired(
+            f"workflow execution {workflow_execution_id} already ended as expired"
+        )
+    if status is SessionStatus.FAILED:
+        raise SessionNotFinalizable(
+            f"workflow execution {workflow_execution_id} already ended as failed"
+        )
+
+
+def _finalize_target(session: Session, build_href: HrefBuilder | None) -> tuple[str, str]:
+    """The workflow-execution href and a token bound to that execution (one credential's)."""
+    for credential in session.credentials.values():
+        if credential.token and credential.workflow_execution_href:
+            return credential.workflow_execution_href, credential.token
+    token = session.any_token()
+    if token and build_href is not None:
+        return build_href(session.account_id, session.workflow_execution_id), token
+    raise SessionNotFinalizable(
+        f"workflow execution {session.workflow_execution_id} has no API credential "
+        "with a workflowExecution href"
+    )
+
+
+def _result(workflow_execution_id: str, now: float, *, already_finalized: bool) -> FinalizeResult:
+    finalized_at = datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="seconds")
+    return FinalizeResult(workflow_execution_id, finalized_at, already_finalized)
