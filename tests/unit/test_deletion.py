@@ -73,6 +73,24 @@ def test_invalid_requests_name_the_field(body: dict[str, object], field: str) ->
     assert "jane" not in str(caught.value).lower()
 
 
+@pytest.mark.parametrize(
+    "contact",
+    ["jane.doe@example.com", "ops:jane@example.org", "+4915112345678", "0151-1234-5678"],
+)
+def test_requested_by_refuses_contact_data_the_audit_would_keep(contact: str) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        parse_request(_request(scope="SESSION", workflowExecutionId=WF, requestedBy=contact))
+    assert caught.value.field == "requestedBy"
+    assert "e-mail address or a phone number" in str(caught.value)
+    assert contact not in str(caught.value)
+
+
+@pytest.mark.parametrize("who", ["employee:4711", "svc-dsar-portal", "ticket/DSR-2024-17"])
+def test_requested_by_takes_plain_ids(who: str) -> None:
+    request = parse_request(_request(scope="SESSION", workflowExecutionId=WF, requestedBy=who))
+    assert request.requestedBy == who
+
+
 def test_non_object_request_is_refused() -> None:
     with pytest.raises(InvalidMessage, match="not a JSON object"):
         parse_request(["SESSION"])

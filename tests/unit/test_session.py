@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -165,3 +166,20 @@ def test_token_lifetime_formats(text, seconds):
 def test_token_lifetime_outside_jumio_rules(text):
     with pytest.raises(ValueError, match="tokenLifetime"):
         token_lifetime_seconds(text)
+
+
+def test_a_timestamp_in_the_future_cannot_stretch_the_token_past_jumios_longest_lifetime():
+    response = account_response()
+    response["timestamp"] = "2100-01-01T00:00:00.000Z"
+    now = 1_800_000_000.0
+
+    session = parse_registration({"account": response, "tokenLifetime": "60d"}, now=now)
+
+    assert session.token_expires_at == int(now) + 60 * 86400
+    assert session.seconds_until_token_expiry(now) == 60 * 86400
+
+
+def test_a_past_timestamp_keeps_its_own_expiry():
+    now = datetime(2024, 5, 1, 10, 10, tzinfo=UTC).timestamp()
+    session = parse_registration({"account": account_response(), "tokenLifetime": "30m"}, now=now)
+    assert session.seconds_until_token_expiry(now) == 20 * 60

@@ -36,6 +36,10 @@ CAPTURES_PREFIX = "captures"
 SECONDS_PER_DAY = 86400
 # Request ids and requestedBy end up in the audit trail: plain identifiers, nothing personal.
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,127}$")
+# ...and never a way to reach a person: an e-mail address or a phone number is personal data.
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+_PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ./()-]{5,}[0-9]")
+_MIN_PHONE_DIGITS = 7
 
 
 class DeletionScope(StrEnum):
@@ -72,7 +76,14 @@ class DeletionRequest(BaseModel):
     @field_validator("requestId", "requestedBy")
     @classmethod
     def _plain_identifier(cls, value: str | None) -> str | None:
-        if value is not None and not _PLAIN_ID.match(value):
+        if value is None:
+            return value
+        if looks_like_contact_data(value):
+            raise ValueError(
+                "must not be an e-mail address or a phone number: the audit trail keeps no "
+                "personal data (use an employee or system id)"
+            )
+        if not _PLAIN_ID.match(value):
             raise ValueError(
                 "must be 1-128 characters: letters, digits and ._:@/+=- (an id, not free text)"
             )
@@ -122,6 +133,14 @@ class _ScopeError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field} {message}")
         self.field = field
+
+
+def looks_like_contact_data(value: str) -> bool:
+    """An e-mail address, or a run of 7+ digits written like a phone number."""
+    if _EMAIL_LIKE.search(value):
+        return True
+    phone = _PHONE_LIKE.fullmatch(value)
+    return phone is not None and sum(ch.isdigit() for ch in value) >= _MIN_PHONE_DIGITS
 
 
 def parse_request(body: Any) -> DeletionRequest:

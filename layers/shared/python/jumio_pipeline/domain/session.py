@@ -10,6 +10,7 @@ response, never built by hand when Jumio gave one.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,8 @@ CLASSIFIERS = frozenset({"FRONT", "BACK", "FACE", "DOCUMENT", "PREPARED_DATA"})
 DEFAULT_TOKEN_LIFETIME = "30m"  # noqa: S105 (a duration, not a secret)
 _LIFETIME = re.compile(r"^([+-]?\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_TOKEN_LIFETIME_SECONDS = 300  # Jumio's shortest tokenLifetime, 5m
+MAX_TOKEN_LIFETIME_SECONDS = 60 * 86400  # Jumio's longest tokenLifetime, 60d
 _REFERENCE = re.compile(r"^[^<>\"/;`%{}|]{1,100}$")
 
 
@@ -32,7 +35,7 @@ def token_lifetime_seconds(lifetime: str) -> int:
     if not match:
         raise ValueError(f"tokenLifetime {lifetime!r} does not match <number><s|m|h|d>")
     seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if not 300 <= seconds <= 60 * 86400:
+    if not MIN_TOKEN_LIFETIME_SECONDS <= seconds <= MAX_TOKEN_LIFETIME_SECONDS:
         raise ValueError(f"tokenLifetime {lifetime!r} is outside Jumio's 5m..60d")
     return seconds
 
@@ -158,11 +161,15 @@ class Session:
         return max(0, int(self.token_expires_at - now))
 
 
-def parse_registration(body: dict[str, Any]) -> Session:
+def parse_registration(body: dict[str, Any], *, now: float | None = None) -> Session:
     """Build a Session from a `sessions` message body, or raise InvalidMessage naming the field.
 
     The body is either Jumio's account response itself or the wrapper around it. Messages
     name the field that is wrong and never echo its value (it may be a token).
+
+    The token is taken to expire at ``timestamp + tokenLifetime``, but never later than the
+    longest lifetime Jumio allows (60 days) from ``now``: a timestamp in the future (a clock
+    gone wrong, a forged message) must not keep a session waiting for years.
     """
     inner = body.get("account")
     is_wrapper = isinstance(inner, dict) and ("workflowExecution" in inner or "account" in inner)
@@ -201,7 +208,10 @@ def parse_registration(body: dict[str, Any]) -> Session:
         credentials=credentials,
         required_parts=required,
         issued_at=issued_at,
-        token_expires_at=int(issued_at.timestamp()) + lifetime,
+        token_expires_at=min(
+            int(issued_at.timestamp()) + lifetime,
+            int(time.time() if now is None else now) + MAX_TOKEN_LIFETIME_SECONDS,
+        ),
         reference=message.reference,
     )
 

@@ -45,8 +45,9 @@ class RegistrationService:
 
     def register(self, body: dict[str, Any]) -> Registration:
         """Record the session and start its execution (once)."""
-        session = parse_registration(body)
-        outcome = self._ledger.register(session, now=self._clock())
+        now = self._clock()
+        session = parse_registration(body, now=now)
+        outcome = self._ledger.register(session, now=now)
         # An ended or erased session (IGNORED_ENDED) never gets an execution again.
         resumable = outcome in (RegisterOutcome.DUPLICATE, RegisterOutcome.TOKENS_REPLACED)
         start = outcome is RegisterOutcome.NEW or (
