@@ -10,7 +10,12 @@ import pytest
 
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.domain.session import PartId, parse_registration
-from jumio_pipeline.domain.session_state import PartEvidence, RegisterOutcome, SessionStatus
+from jumio_pipeline.domain.session_state import (
+    PartEvidence,
+    PartStatus,
+    RegisterOutcome,
+    SessionStatus,
+)
 
 
 @pytest.fixture
@@ -134,3 +139,26 @@ def test_a_new_task_token_drops_the_claim_made_for_the_old_one(ledger, session):
     ledger.store_task_token(session.workflow_execution_id, "task-token-2")
     assert ledger.claim_completion_signal(session.workflow_execution_id) == "task-token-2"
     assert ledger.claim_completion_signal(session.workflow_execution_id) is None
+
+
+def test_a_rejection_never_replaces_a_landed_part(ledger, session):
+    ledger.register(session)
+    part = _part(sorted(session.required_parts)[0])
+    wf = session.workflow_execution_id
+    assert ledger.record_part_rejected(
+        wf, part, reason="CORRUPT_IMAGE", message="first try", evidence=PartEvidence(key="k")
+    )
+    ledger.record_part_uploaded(wf, part, PartEvidence(key="k", version_id="v2"))
+
+    became_status = ledger.record_part_rejected(
+        wf,
+        part,
+        reason="NOT_AN_IMAGE",
+        message="bad retake",
+        evidence=PartEvidence(version_id="v3"),
+    )
+
+    assert became_status is False
+    record = ledger.get_part(wf, part)
+    assert (record.status, record.version_id) == (PartStatus.UPLOADED, "v2")
+    assert part.ref not in ledger.get(wf).pending_parts

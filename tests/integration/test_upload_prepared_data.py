@@ -506,3 +506,18 @@ def test_sample_events_run_through_the_handler(rig: Rig, event: str, reasons: li
     assert "FunctionError" not in response
     assert json.loads(response["Payload"].read()) == {"batchItemFailures": []}
     assert sorted(m["reason"] for m in rig.dlq()) == reasons
+
+
+def test_invalid_data_after_a_valid_upload_is_recorded_beside_it(rig: Rig) -> None:
+    session = rig.register()
+    rig.deliver(message(session, FULL_DATA))
+    rig.deliver(message(session, {**FULL_DATA, "sex": "X"}))
+
+    [parked] = rig.dlq()
+    assert (parked["reason"], parked["field"]) == ("INVALID_PREPARED_DATA", "data.sex")
+    part = rig.part(session)
+    assert (part["status"], part["fingerprint"]) == ("UPLOADED", rig.fingerprint(FULL_DATA))
+    assert (part["lastRejection"]["reason"], part["lastRejection"]["field"]) == (
+        "INVALID_PREPARED_DATA",
+        "data.sex",
+    )

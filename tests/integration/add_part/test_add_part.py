@@ -325,3 +325,40 @@ def test_one_bad_record_does_not_fail_the_good_ones_in_its_batch(captures: Captu
     ]
     rejected = [m for m in emitted if "CaptureRejected" in m]
     assert [(m["reason"], m["CaptureRejected"]) for m in rejected] == [("CORRUPT_IMAGE", [1.0])]
+
+
+@pytest.mark.parametrize(
+    ("retake", "reason"),
+    [
+        (lambda: images.make_gif(1200, 800), "UNSUPPORTED_FORMAT"),
+        (lambda: images.make_jpeg(1300, 900), "SESSION_FINALIZED"),
+    ],
+    ids=["bad-bytes", "after-finalize"],
+)
+def test_a_refused_version_of_a_landed_part_is_recorded_beside_it_never_in_its_place(
+    captures: Captures, retake, reason: str
+):
+    session = captures.register()
+    key = capture_key(session, "ID", "FRONT.jpg")
+    landed_version = captures.put(key, images.make_jpeg(1200, 800))
+    captures.drain()
+    if reason == "SESSION_FINALIZED":
+        captures.ledger.mark_finalizing(session.workflow_execution_id)
+
+    refused_version = captures.put(key, retake())
+    captures.drain()
+
+    front = captures.part(session, _sort_key(session, "ID", "FRONT"))
+    assert (front["status"], front["versionId"]) == ("UPLOADED", landed_version)
+    assert front["lastRejection"]["reason"] == reason
+    # Which version was refused: its versionId when the notification or read told it (AWS),
+    # else its eTag (moto's notifications carry no versionId).
+    refused = captures.s3.head_object(Bucket=captures.bucket, Key=key, VersionId=refused_version)
+    rejection = front["lastRejection"]
+    assert rejection.get("versionId") == refused_version or (
+        rejection["eTag"].strip('"') == refused["ETag"].strip('"')
+    )
+    assert captures.tag(key, refused_version) == {"rejection-reason": reason}
+    assert captures.tag(key, landed_version) == {}
+    jumio_front = captures.jumio_parts(session, credential_of(session, "ID"))["parts"]["FRONT"]
+    assert (jumio_front["adds"], jumio_front["updates"]) == (1, 0)

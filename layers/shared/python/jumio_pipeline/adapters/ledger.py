@@ -193,43 +193,66 @@ class Ledger:
         message: str,
         evidence: PartEvidence,
         now: float | None = None,
-    ) -> None:
-        """Record why a part was refused; a later valid retake overwrites it."""
-        self._table.put_item(
-            Item={
-                **_part_key(workflow_execution_id, part),
-                "status": PartStatus.REJECTED.value,
-                "reason": reason,
-                "message": message,
-                "updatedAt": int(time.time() if now is None else now),
-                **_evidence_attributes(evidence),
-            }
-        )
+    ) -> bool:
+        """Record why a version of a part was refused; True if it became the part's status.
 
-    def note_rejection_beside_landed(
+        A part that landed stays landed: the refusal of a later version (a bad retake, invalid
+        data racing a valid upload) is kept beside it as ``lastRejection``, never in its place,
+        and the answer is False. Both writes are conditional, so no race can turn UPLOADED into
+        REJECTED.
+        """
+        at = int(time.time() if now is None else now)
+        for _ in range(3):
+            try:
+                self._table.put_item(
+                    Item={
+                        **_part_key(workflow_execution_id, part),
+                        "status": PartStatus.REJECTED.value,
+                        "reason": reason,
+                        "message": message,
+                        "updatedAt": at,
+                        **_evidence_attributes(evidence),
+                    },
+                    ConditionExpression="attribute_not_exists(sk) OR #s <> :uploaded",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":uploaded": PartStatus.UPLOADED.value},
+                )
+                return True
+            except ClientError as exc:
+                if not is_conditional_check_failure(exc):
+                    raise
+            if self._note_beside_landed(workflow_execution_id, part, reason, message, evidence, at):
+                return False
+        raise RuntimeError("the part's record kept changing while a rejection was recorded")
+
+    def _note_beside_landed(
         self,
         workflow_execution_id: str,
         part: PartId,
-        *,
         reason: str,
         message: str,
-        field: str | None = None,
-        now: float | None = None,
-    ) -> None:
-        """A refused version of a part that already landed: kept beside it, never in its place."""
-        rejection: dict[str, Any] = {
-            "reason": reason,
-            "message": message,
-            "at": int(time.time() if now is None else now),
-            "credentialId": part.credential_id,
-        }
-        if field:
-            rejection["field"] = field
-        self._table.update_item(
-            Key={"pk": workflow_execution_id, "sk": part_sort_key(part)},
-            UpdateExpression="SET lastRejection = :r",
-            ExpressionAttributeValues={":r": rejection},
-        )
+        evidence: PartEvidence,
+        at: int,
+    ) -> bool:
+        """``lastRejection`` on a landed part; False if it is not landed (any more)."""
+        rejection = {"reason": reason, "message": message, "at": at}
+        rejection.update(_evidence_attributes(evidence))
+        try:
+            self._table.update_item(
+                Key={"pk": workflow_execution_id, "sk": part_sort_key(part)},
+                UpdateExpression="SET lastRejection = :r",
+                ConditionExpression="#s = :uploaded",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":r": rejection,
+                    ":uploaded": PartStatus.UPLOADED.value,
+                },
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return False
+            raise
+        return True
 
     def record_unmatched(
         self,

@@ -167,10 +167,12 @@ class CaptureService:
             raise SessionNotRegistered(
                 f"workflow execution {key.workflow_execution_id} is not registered yet"
             )
-        href, token = self._check_session(record, key)
+        if record.status is SessionStatus.DELETED:
+            raise _Rejection("SESSION_DELETED", "the session was erased; it accepts no more parts")
         context.previous_part = self._ledger.get_part(key.workflow_execution_id, key.part)
         if self._is_stale_or_done(context):
             return CaptureOutcome(status="SKIPPED", reason="ALREADY_RECORDED")
+        href, token = self._check_session(record, key)
         is_update = _is_retake(context.previous_part, key)
         content = self._read(context)
         try:
@@ -305,9 +307,8 @@ class CaptureService:
             self._record_unmatched(identity, reason, message, evidence, now)
         elif record.status is SessionStatus.DELETED:
             logger.warning("capture for a deleted session rejected: %s", reason)
-        elif _keeps_uploaded(context.previous_part):
-            logger.warning("retake rejected (%s); the uploaded part stays in place", reason)
         else:
+            # A part that landed stays landed: the ledger keeps this refusal beside it.
             self._ledger.record_part_rejected(
                 key.workflow_execution_id,
                 key.part,
@@ -352,8 +353,3 @@ def _same_version(previous: PartRecord, identity: CaptureIdentity) -> bool:
 def _is_retake(previous: PartRecord | None, key: CaptureKey) -> bool:
     """A new version of an image part that already landed: Jumio needs PUT, not POST."""
     return key.page is None and previous is not None and previous.landed
-
-
-def _keeps_uploaded(previous: PartRecord | None) -> bool:
-    """A rejected retake must not overwrite the record of the part that is at Jumio."""
-    return previous is not None and previous.landed

@@ -78,18 +78,9 @@ class PartLedger(SessionReader, Protocol):
         message: str,
         evidence: PartEvidence,
         now: float | None = None,
-    ) -> None: ...
-
-    def note_rejection_beside_landed(
-        self,
-        workflow_execution_id: str,
-        part: PartId,
-        *,
-        reason: str,
-        message: str,
-        field: str | None = None,
-        now: float | None = None,
-    ) -> None: ...
+    ) -> bool:
+        """True if the refusal became the part's status; False if noted beside a landed part."""
+        ...
 
     def record_unmatched(
         self,

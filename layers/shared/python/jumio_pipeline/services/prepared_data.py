@@ -357,26 +357,14 @@ class PreparedDataService:
         )
 
     def _record_rejection(self, wf_id: str, credential_id: str, parked: _Parked) -> None:
-        """REJECTED part record, unless data already landed: then the rejection is noted beside it.
+        """The refusal in the ledger: the part's status, or beside data that already landed.
 
         Overwriting an UPLOADED record would make the ledger claim that Jumio holds nothing,
-        while it holds the earlier (valid) data.
+        while it holds the earlier (valid) data; the ledger's conditional write prevents it.
         """
-        part = PartId(credential_id, CLASSIFIER)
-        current = self._ledger.get_part(wf_id, part)
-        if current is not None and current.landed:
-            self._ledger.note_rejection_beside_landed(
-                wf_id,
-                part,
-                reason=parked.reason,
-                message=parked.detail,
-                field=parked.field or None,
-                now=self._clock(),
-            )
-            return
         self._ledger.record_part_rejected(
             wf_id,
-            part,
+            PartId(credential_id, CLASSIFIER),
             reason=parked.reason,
             message=parked.detail,
             evidence=PartEvidence(field=parked.field or None),
