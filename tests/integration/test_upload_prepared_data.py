@@ -521,3 +521,14 @@ def test_invalid_data_after_a_valid_upload_is_recorded_beside_it(rig: Rig) -> No
         "INVALID_PREPARED_DATA",
         "data.sex",
     )
+
+
+def test_data_too_large_for_a_message_is_parked_naming_the_size_limit(rig: Rig) -> None:
+    session = rig.register()
+    kyc = {f"k{i}": "x" * 100 for i in range(2600)}  # ~270 KB: more than SQS takes
+    rig.deliver(message(session, {**FULL_DATA, "kyc": kyc}))
+
+    [parked] = rig.dlq()
+    assert parked["reason"] == "MESSAGE_TOO_LARGE"
+    assert "262144 bytes" in parked["detail"]
+    assert rig.uploads() == []

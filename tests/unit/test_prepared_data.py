@@ -290,3 +290,24 @@ def test_country_list_has_the_249_assigned_codes() -> None:
     assert {"BRA", "USA", "DEU", "ALA", "SSD", "BES", "CUW", "SXM"} <= ISO3166_ALPHA3
     assert not is_iso3166_alpha3("XKX")  # Kosovo: user-assigned, not ISO
     assert not is_iso3166_alpha3("ANT")  # Netherlands Antilles: withdrawn in 2010
+
+
+def test_a_message_over_sqs_size_limit_is_refused_naming_the_limit() -> None:
+    kyc = {f"k{i}": "x" * 100 for i in range(2600)}
+    body = json.dumps(
+        {"workflowExecutionId": "41f71912-1c6b-4e2f-b340-d6dc10cd69b8", "data": {"kyc": kyc}}
+    )
+    with pytest.raises(InvalidMessage) as caught:
+        parse_message_ids(body)
+    assert caught.value.reason == "MESSAGE_TOO_LARGE"
+    assert "262144 bytes" in str(caught.value)
+    assert str(len(body.encode())) in str(caught.value)
+
+
+def test_a_200_kb_kyc_object_is_valid_data() -> None:
+    kyc = {f"k{i}": "x" * 100 for i in range(2000)}
+    body = json.dumps(
+        {"workflowExecutionId": "41f71912-1c6b-4e2f-b340-d6dc10cd69b8", "data": {"kyc": kyc}}
+    )
+    _, raw = parse_message_ids(body)
+    assert validate_prepared_data(raw).body == {"kyc": kyc}

@@ -14,6 +14,8 @@ import boto3
 
 ATTEMPT_ATTRIBUTE = "captureAttempt"
 MAX_SQS_DELAY_SECONDS = 900
+MAX_MESSAGE_BYTES = 262_144  # body and attributes together
+_DETAIL_LIMIT = 1000
 
 
 class DeadLetterQueue:
@@ -32,15 +34,43 @@ class DeadLetterQueue:
         source_message_id: str,
         field: str = "",
     ) -> None:
-        """Send ``body`` to the DLQ with ``reason``, ``detail``, ``sourceMessageId``, ``field``."""
+        """Send ``body`` to the DLQ with ``reason``, ``detail``, ``sourceMessageId``, ``field``.
+
+        The body is kept whole (nothing may be lost); the detail is shortened when body and
+        attributes together would pass SQS's message size limit.
+        """
         attributes = {
-            "reason": {"DataType": "String", "StringValue": reason},
-            "detail": {"DataType": "String", "StringValue": message[:1000] or reason},
-            "sourceMessageId": {"DataType": "String", "StringValue": source_message_id},
+            "reason": _text(reason),
+            "sourceMessageId": _text(source_message_id),
         }
         if field:
-            attributes["field"] = {"DataType": "String", "StringValue": field}
+            attributes["field"] = _text(field)
+        room = MAX_MESSAGE_BYTES - len(body.encode("utf-8")) - _attributes_size(attributes)
+        room -= len("detail") + len("String")
+        detail = _fit(message or reason, min(_DETAIL_LIMIT, room))
+        if detail:
+            attributes["detail"] = _text(detail)
         self._sqs.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
+
+
+def _text(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
+
+
+def _attributes_size(attributes: dict[str, dict[str, str]]) -> int:
+    """What SQS counts of the attributes: names, types and values."""
+    return sum(
+        len(name) + len(value["DataType"]) + len(value["StringValue"].encode("utf-8"))
+        for name, value in attributes.items()
+    )
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-8 bytes (empty when there is no room)."""
+    if limit <= 0:
+        return ""
+    encoded = text.encode("utf-8")
+    return text if len(encoded) <= limit else encoded[:limit].decode("utf-8", "ignore")
 
 
 class DelayedRequeue:

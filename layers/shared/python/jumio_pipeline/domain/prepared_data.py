@@ -41,6 +41,11 @@ from jumio_pipeline.domain.iso3166 import is_iso3166_alpha3
 
 INVALID_MESSAGE = "INVALID_MESSAGE"
 INVALID_PREPARED_DATA = "INVALID_PREPARED_DATA"
+MESSAGE_TOO_LARGE = "MESSAGE_TOO_LARGE"
+# SQS's limit for one message (body and attributes together). A producer's SendMessage beyond
+# it fails at the producer in AWS; a transport that does not enforce it (a redrive tool, the
+# local cloud) gets the same limit here, named, instead of an error about something else.
+MAX_MESSAGE_BYTES = 262_144
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # An unknown field's *name* is shown to operators only when it looks like a field name.
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -197,6 +202,13 @@ def keyed_fingerprint(data: dict[str, Any], key: bytes) -> str:
 
 def parse_message_ids(body: str) -> tuple[MessageIds, dict[str, Any]]:
     """The message's ids and its decoded JSON object, or InvalidMessage naming what is wrong."""
+    size = len(body.encode("utf-8"))
+    if size > MAX_MESSAGE_BYTES:
+        raise InvalidMessage(
+            MESSAGE_TOO_LARGE,
+            f"the message is {size} bytes, more than the limit of {MAX_MESSAGE_BYTES} bytes "
+            "(256 KiB, SQS's maximum message size)",
+        )
     try:
         raw = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
