@@ -523,12 +523,16 @@ def test_invalid_data_after_a_valid_upload_is_recorded_beside_it(rig: Rig) -> No
     )
 
 
-def test_data_too_large_for_a_message_is_parked_naming_the_size_limit(rig: Rig) -> None:
+def test_data_too_large_for_a_message_is_parked_naming_the_size_limit(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     session = rig.register()
+    caplog.set_level(logging.INFO, logger="upload_prepared_data")
     kyc = {f"k{i}": "x" * 100 for i in range(2600)}  # ~270 KB: more than SQS takes
     rig.deliver(message(session, {**FULL_DATA, "kyc": kyc}))
 
     [parked] = rig.dlq()
-    assert parked["reason"] == "MESSAGE_TOO_LARGE"
-    assert "262144 bytes" in parked["detail"]
+    assert parked["reason"] == "MESSAGE_TOO_LARGE"  # the body is kept whole: no room for more
+    [line] = [r for r in caplog.records if r.getMessage() == "prepared data parked in the DLQ"]
+    assert "more than the limit of 262144 bytes" in line.detail
     assert rig.uploads() == []
