@@ -4,7 +4,8 @@ Thin handler: read the notification, hand each capture identity to ``CaptureServ
 (idempotent on bucket + key + versionId, never the SQS message id), and shape the partial
 batch response. The S3 test event is acknowledged and dropped; a malformed message is parked
 in the DLQ at once; a capture whose session is not registered yet is requeued with growing
-delay until CAPTURE_MAX_WAIT_SECONDS; a Jumio outage is a batch item failure.
+delay until SESSION_WAIT_MAX_SECONDS; any other failure follows the failure policy
+(handlers/failures.py: parked with its reason, or retried soon).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from jumio_pipeline.adapters.capture_objects import S3ObjectStore
 from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, RunOnce
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.adapters.queues import DeadLetterQueue, DelayedRequeue, attempt_of
+from jumio_pipeline.adapters.queues import DeadLetterQueue, DelayedRequeue, delivery_of
 from jumio_pipeline.adapters.s3_notifications import parse_notification
 from jumio_pipeline.adapters.step_functions import StepFunctions
 from jumio_pipeline.domain.capture_identity import CaptureIdentity, key_digest
@@ -26,7 +27,7 @@ from jumio_pipeline.domain.capture_key import parse_capture_key
 from jumio_pipeline.domain.errors import InvalidMessage, SessionNotRegistered
 from jumio_pipeline.handlers.observability import observability
 from jumio_pipeline.handlers.settings import AddPartSettings
-from jumio_pipeline.handlers.sqs_batch import park_invalid, process_batch
+from jumio_pipeline.handlers.sqs_batch import failure_handling, park_invalid, process_batch
 from jumio_pipeline.services.capture import CaptureService
 from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.session_wait import SessionWait
@@ -36,7 +37,8 @@ observed = observability(settings)
 logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
-dead_letters = DeadLetterQueue(settings.capture_events_dlq_url)
+dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
+failures = failure_handling(settings, observed, dead_letters)
 captures = CaptureService(
     ledger=ledger,
     objects=S3ObjectStore(),
@@ -46,10 +48,10 @@ captures = CaptureService(
     unmatched_retention_days=settings.retention_days,
 )
 session_wait = SessionWait(
-    requeue=DelayedRequeue(settings.capture_events_queue_url),
+    requeue=DelayedRequeue(settings.source_queue_url),
     dead_letters=dead_letters,
-    max_wait_seconds=settings.capture_max_wait_seconds,
-    base_delay_seconds=settings.capture_retry_base_seconds,
+    max_wait_seconds=settings.session_wait_max_seconds,
+    base_delay_seconds=settings.session_wait_base_seconds,
 )
 once = RunOnce(
     table_name=settings.idempotency_table,
@@ -101,7 +103,7 @@ def record_handler(record: SQSRecord) -> None:
         _correlate(waiting)
         decision = session_wait.retry_or_park(
             body=record.body,
-            attempt=attempt_of(record.raw_event.get("messageAttributes")),
+            attempt=delivery_of(record.raw_event).wait_attempt,
             produced_at=waiting.event_time.timestamp(),
             message_id=record.message_id,
         )
@@ -137,4 +139,4 @@ def _deliver_logged(identity: CaptureIdentity) -> dict[str, Any] | None:
 @observed.entrypoint()
 def handler(event: dict, context: LambdaContext) -> dict:
     once.register_lambda_context(context)
-    return process_batch(event, context, record_handler)
+    return process_batch(event, context, record_handler, failures)

@@ -29,7 +29,7 @@ from jumio_pipeline.domain.erasure_report import AuditOutcome
 from jumio_pipeline.domain.erasure_request import RETENTION_SOURCE
 from jumio_pipeline.handlers.observability import observability
 from jumio_pipeline.handlers.settings import DeletionSettings
-from jumio_pipeline.handlers.sqs_batch import process_batch
+from jumio_pipeline.handlers.sqs_batch import failure_handling, process_batch
 from jumio_pipeline.services.erasure import Eraser
 from jumio_pipeline.services.erasure_requests import ErasureRequests, RetentionRun
 
@@ -47,14 +47,14 @@ eraser = Eraser(
     parts_at_jumio=CredentialsClient(http),
     tenant=TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http),
 )
+dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
+failures = failure_handling(settings, observed, dead_letters)
 requests = ErasureRequests(
-    eraser=eraser,
-    audit=AuditTrail(settings.audit_table),
-    dead_letters=DeadLetterQueue(settings.retention_requests_dlq_url),
+    eraser=eraser, audit=AuditTrail(settings.audit_table), dead_letters=dead_letters
 )
 retention = RetentionRun(
     eraser=eraser,
-    requests=MessageQueue(settings.retention_requests_queue_url),
+    requests=MessageQueue(settings.source_queue_url),
     retention_days=settings.retention_days,
 )
 
@@ -92,4 +92,4 @@ def file_retention_requests() -> dict[str, Any]:
 def handler(event: dict, context: LambdaContext) -> dict:
     if isinstance(event, dict) and event.get("source") == RETENTION_SOURCE:
         return file_retention_requests()
-    return process_batch(event, context, record_handler)
+    return process_batch(event, context, record_handler, failures)

@@ -15,7 +15,12 @@ from jumio_pipeline.adapters.step_functions import StepFunctions
 from jumio_pipeline.domain.errors import InvalidMessage
 from jumio_pipeline.handlers.observability import observability
 from jumio_pipeline.handlers.settings import RegisterSessionSettings
-from jumio_pipeline.handlers.sqs_batch import json_object, park_invalid, process_batch
+from jumio_pipeline.handlers.sqs_batch import (
+    failure_handling,
+    json_object,
+    park_invalid,
+    process_batch,
+)
 from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.registration import RegistrationService
 
@@ -25,7 +30,8 @@ logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
 executions = StepFunctions(state_machine_arn=settings.state_machine_arn)
-dead_letters = DeadLetterQueue(settings.sessions_dlq_url)
+dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
+failures = failure_handling(settings, observed, dead_letters)
 registrations = RegistrationService(
     ledger=ledger,
     executions=executions,
@@ -62,4 +68,4 @@ def record_handler(record: SQSRecord) -> None:
 
 @observed.entrypoint()
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_batch(event, context, record_handler)
+    return process_batch(event, context, record_handler, failures)

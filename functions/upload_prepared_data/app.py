@@ -20,20 +20,30 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jumio_pipeline.adapters.idempotency import PREPARED_DATA_KEY_PREFIX, RunOnce
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.adapters.queues import DeadLetterQueue
+from jumio_pipeline.adapters.queues import DeadLetterQueue, DelayedRequeue, delivery_of
 from jumio_pipeline.adapters.secrets import FingerprintKey, cached_secret
 from jumio_pipeline.adapters.step_functions import StepFunctions
+from jumio_pipeline.domain.errors import SessionNotRegistered
 from jumio_pipeline.handlers.observability import observability
 from jumio_pipeline.handlers.settings import PreparedDataSettings
-from jumio_pipeline.handlers.sqs_batch import process_batch
+from jumio_pipeline.handlers.sqs_batch import failure_handling, process_batch
 from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.prepared_data import Outcome, OutcomeStatus, PreparedDataService
+from jumio_pipeline.services.session_wait import SessionWait
 
 settings = PreparedDataSettings.from_env()
 observed = observability(settings)
 logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
+dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
+failures = failure_handling(settings, observed, dead_letters)
+session_wait = SessionWait(
+    requeue=DelayedRequeue(settings.source_queue_url),
+    dead_letters=dead_letters,
+    max_wait_seconds=settings.session_wait_max_seconds,
+    base_delay_seconds=settings.session_wait_base_seconds,
+)
 once = RunOnce(
     table_name=settings.idempotency_table,
     key_prefix=PREPARED_DATA_KEY_PREFIX,  # fixed, so that erasure can recompute the record ids
@@ -42,7 +52,7 @@ once = RunOnce(
 service = PreparedDataService(
     ledger=ledger,
     jumio=CredentialsClient(JumioHttp(JumioSettings.from_env())),
-    dead_letters=DeadLetterQueue(settings.prepared_data_dlq_url),
+    dead_letters=dead_letters,
     signal_completion=CompletionSignal(ledger=ledger, executions=StepFunctions()),
     once=once,
     fingerprint_key=FingerprintKey(cached_secret(settings.hash_key_arn)),
@@ -64,17 +74,13 @@ def _count(outcome: Outcome) -> None:
 
 @tracer.capture_method(capture_response=False)
 def record_handler(record: SQSRecord) -> None:
-    """Deliver one record; a transient failure propagates and becomes a batch item failure."""
+    """Deliver one record; a failure follows the failure policy (handlers/failures.py)."""
     logger.set_correlation_id(None)
     try:
         outcome = service.process(record.body, record.message_id)
-    except Exception as exc:
-        # Only the class name: retried by SQS, then redriven to the DLQ after maxReceiveCount.
-        logger.warning(
-            "prepared data will be retried",
-            extra={"error": type(exc).__name__, "messageId": record.message_id},
-        )
-        raise
+    except SessionNotRegistered:
+        _wait_for_session(record)
+        return
     logger.set_correlation_id(outcome.workflow_execution_id)
     if outcome.status is OutcomeStatus.PARKED:
         logger.warning("prepared data parked in the DLQ", extra=outcome.log_fields())
@@ -86,7 +92,27 @@ def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)
 
 
+def _wait_for_session(record: SQSRecord) -> None:
+    """The data came before its registration: requeued with a growing delay, bounded."""
+    delivery = delivery_of(record.raw_event)
+    decision = session_wait.retry_or_park(
+        body=record.body,
+        attempt=delivery.wait_attempt,
+        produced_at=delivery.first_seen_at,
+        message_id=record.message_id,
+    )
+    logger.info(
+        "prepared data waits for its session",
+        extra={
+            "parked": decision.parked,
+            "attempt": decision.attempt,
+            "delaySeconds": decision.delay_seconds,
+        },
+    )
+    metrics.count("PreparedDataParked" if decision.parked else "PreparedDataWaitingForSession")
+
+
 @observed.entrypoint()
 def handler(event: dict, context: LambdaContext) -> dict:
     once.register_lambda_context(context)
-    return process_batch(event, context, record_handler)
+    return process_batch(event, context, record_handler, failures)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ FAST_JUMIO = {
     "JUMIO_BACKOFF_BASE": "0.01",
     "JUMIO_BACKOFF_CAP": "0.05",
     "JUMIO_MAX_ATTEMPTS": "2",
+    "SESSION_WAIT_BASE_SECONDS": "1",
+    "RETRY_BACKOFF_BASE_SECONDS": "1",
+    "RETRY_BACKOFF_CAP_SECONDS": "1",
 }
 
 MINIMAL_DATA = {"personalNumber": "52998224725"}
@@ -93,6 +97,25 @@ class Rig:
         for body in bodies:
             self.send(body)
         return self.drain()
+
+    def drain_until(self, predicate: Any, *, limit_seconds: float = 30.0) -> None:
+        """Drain repeatedly until ``predicate()`` holds (delayed requeues become visible)."""
+        deadline = time.monotonic() + limit_seconds
+        while not predicate():
+            assert time.monotonic() < deadline, "the data was not delivered in time"
+            self.poller.drain(FUNCTION, until_empty=False, max_rounds=1)
+            time.sleep(0.2)
+
+    def queue_counts(self) -> dict[str, int]:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
+        return {name.removeprefix("ApproximateNumberOf"): int(v) for name, v in attributes.items()}
 
     def part(self, session: Session, credential_id: str | None = None) -> dict[str, Any] | None:
         credential_id = credential_id or data_credential(session)
@@ -342,23 +365,49 @@ def test_idempotency_record_holds_ids_and_fingerprint_only(rig: Rig) -> None:
 # --- sessions that cannot take the data -----------------------------------------------------
 
 
-def test_unknown_session_is_parked_with_a_log_line_and_a_metric(
+def test_data_that_comes_before_its_session_waits_for_it_and_lands_once_registered(
+    rig: Rig,
+) -> None:
+    """Two independent queues race: the data must wait for its registration, not be parked."""
+    session = parse_registration(rig.simulator.create_account(10005))
+    rig.deliver(message(session, FULL_DATA))
+
+    assert rig.dlq() == []
+    assert rig.uploads() == []
+    assert rig.queue_counts()["MessagesDelayed"] == 1  # requeued with a delay, not lost
+    rig.ledger.register(session)
+    rig.drain_until(lambda: rig.part(session) is not None)
+
+    assert rig.part(session)["status"] == "UPLOADED"
+    assert len(rig.uploads()) == 1
+    assert rig.dlq() == []
+
+
+def test_data_whose_session_never_comes_is_parked_with_the_reason_after_the_wait(
     rig: Rig, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     unknown = "0b7d6a9e-3f51-4c43-9a1e-5f2a8d1c6e70"
     caplog.set_level(logging.INFO, logger="upload_prepared_data")
-    rig.deliver({"workflowExecutionId": unknown, "data": FULL_DATA})
+    two_hours_ago = time.time() - 7200  # longer than SessionMaxWaitSeconds (3600 s)
+    rig.sqs.send_message(
+        QueueUrl=rig.queue_url,
+        MessageBody=json.dumps({"workflowExecutionId": unknown, "data": FULL_DATA}),
+        MessageAttributes={
+            "waitAttempt": {"DataType": "Number", "StringValue": "6"},
+            "firstSeenAt": {"DataType": "Number", "StringValue": f"{two_hours_ago:.3f}"},
+        },
+    )
+    rig.drain()
 
     [parked] = rig.dlq()
     assert parked["reason"] == "SESSION_NOT_REGISTERED"
+    assert "3600 s" in parked["detail"]
     assert rig.ledger.parts(unknown) == []
     assert rig.uploads() == []
-    [line] = [r for r in caplog.records if r.getMessage() == "prepared data parked in the DLQ"]
-    assert (line.workflowExecutionId, line.reason) == (unknown, "SESSION_NOT_REGISTERED")
+    [line] = [r for r in caplog.records if r.getMessage() == "prepared data waits for its session"]
+    assert line.parked is True
     metrics = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
-    assert {"reason": "SESSION_NOT_REGISTERED", "PreparedDataParked": [1.0]}.items() <= {
-        k: v for m in metrics for k, v in m.items()
-    }.items()
+    assert any(m.get("PreparedDataParked") == [1.0] for m in metrics)
 
 
 def test_unknown_credential_is_rejected(rig: Rig) -> None:
@@ -460,15 +509,15 @@ def test_throttled_or_unavailable_jumio_is_retried(rig: Rig, fault: str) -> None
     assert rig.dlq() == []
 
 
-def test_jumio_down_for_good_ends_in_the_dlq_after_max_receive_count(rig: Rig) -> None:
+def test_jumio_down_for_good_is_parked_with_a_reason_on_the_last_receive(rig: Rig) -> None:
     session = rig.register()
     rig.simulator.admin.set_faults({"routes": {"prepared_data": {"p503": 1.0}}})
     report = rig.deliver(message(session, FULL_DATA))
 
-    assert report.failed_records == 5  # maxReceiveCount
+    assert report.failed_records == 9  # every receive but the last, which parks it
     [parked] = rig.dlq()
     assert session.workflow_execution_id in parked["body"]
-    assert "reason" not in parked  # SQS's own redrive: the retries ran out
+    assert (parked["reason"], parked["errorType"]) == ("RETRIES_EXHAUSTED", "JumioUnavailable")
     assert rig.part(session) is None
     assert rig.queue_is_empty()
 

@@ -135,18 +135,22 @@ def test_unreadable_key_fails_the_record_until_it_is_readable_again(rig: Rig) ->
 
 
 def test_key_arn_naming_no_secret_ends_in_the_dlq_with_nothing_recorded(aws, simulator) -> None:
-    """A misconfigured ARN never falls back to a plain hash: retried, then SQS's redrive."""
+    """A misconfigured ARN never falls back to a plain hash: retried, then parked with why."""
     from local_cloud.poller import EventSourcePoller
 
     stack = _provision(simulator, PREPARED_DATA_HASH_KEY_ARN=MISSING_SECRET_ARN)
     rig = Rig(stack=stack, poller=EventSourcePoller(stack), simulator=simulator)
     session = rig.register()
-    report = rig.deliver(message(session, MINIMAL_DATA))
+    rig.deliver(message(session, MINIMAL_DATA))
 
-    assert report.failed_records == 5  # maxReceiveCount
     [parked] = rig.dlq()
     assert session.workflow_execution_id in parked["body"]
-    assert "reason" not in parked  # SQS's own redrive: the retries ran out
+    # Parked by the function on the queue's last receive, with a reason, not SQS's redrive.
+    assert (parked["reason"], parked["errorType"]) == (
+        "RETRIES_EXHAUSTED",
+        "FingerprintKeyUnavailable",
+    )
+    assert "receive 10 of 10" in parked["detail"]
     assert rig.uploads() == []
     assert rig.part(session) is None
     assert rig.idempotency.scan()["Items"] == []

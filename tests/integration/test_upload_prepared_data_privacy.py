@@ -19,7 +19,13 @@ import pytest
 from jumio_pipeline.adapters.ledger import Ledger
 from tests.conftest import TEMPLATE
 
-FAST_JUMIO = {"JUMIO_BACKOFF_BASE": "0.01", "JUMIO_BACKOFF_CAP": "0.05", "JUMIO_MAX_ATTEMPTS": "2"}
+FAST_JUMIO = {
+    "JUMIO_BACKOFF_BASE": "0.01",
+    "JUMIO_BACKOFF_CAP": "0.05",
+    "JUMIO_MAX_ATTEMPTS": "2",
+    "RETRY_BACKOFF_BASE_SECONDS": "1",
+    "RETRY_BACKOFF_CAP_SECONDS": "1",
+}
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 # Distinctive values, so that a find is a leak and not a coincidence.

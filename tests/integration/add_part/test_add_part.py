@@ -7,11 +7,14 @@ reached Jumio), the ledger part item, the object version's tag and the DLQ.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, idempotency_record_id
 from jumio_pipeline.domain.image_validation import MAX_BYTES
+from jumio_pipeline.domain.session import parse_registration
 from tests.integration.add_part.conftest import Captures, capture_key, credential_of
 from tests.support import images
 
@@ -202,9 +205,14 @@ def test_jumio_unavailable_is_a_batch_item_failure_that_idempotency_does_not_blo
     report = captures.drain(until_empty=False, max_rounds=1)
 
     assert report.failed_records == 1
-    assert captures.queue_counts()["MessagesNotVisible"] == 1  # back after the visibility timeout
+    assert captures.queue_counts()["MessagesNotVisible"] == 1  # back after a short backoff
     assert captures.idempotency_table.scan()["Items"] == []  # the retry will not be refused
     assert captures.part(session, _sort_key(session, "ID", "FRONT")) is None
+
+    # Back within seconds (the test stack's backoff), not after the queue's 720 s visibility.
+    captures.simulator.admin.set_faults({})
+    captures.drain_until(lambda: captures.part(session, _sort_key(session, "ID", "FRONT")))
+    assert captures.dlq_messages() == []
 
 
 REJECTIONS = {
@@ -362,3 +370,69 @@ def test_a_refused_version_of_a_landed_part_is_recorded_beside_it_never_in_its_p
     assert captures.tag(key, landed_version) == {}
     jumio_front = captures.jumio_parts(session, credential_of(session, "ID"))["parts"]["FRONT"]
     assert (jumio_front["adds"], jumio_front["updates"]) == (1, 0)
+
+
+def test_a_duplicate_notification_meeting_its_twin_in_progress_comes_back_within_seconds(
+    captures: Captures,
+):
+    session = captures.register()
+    key = capture_key(session, "ID", "FRONT.jpg")
+    captures.put(key, images.make_jpeg(1200, 800))
+    etag = captures.s3.head_object(Bucket=captures.bucket, Key=key)["ETag"].strip('"')
+    twin = idempotency_record_id(CAPTURE_KEY_PREFIX, [captures.bucket, key, f"etag:{etag}"])
+    in_an_hour = int(time.time()) + 3600
+    captures.idempotency_table.put_item(  # the copy another invocation is processing now
+        Item={
+            "id": twin,
+            "status": "INPROGRESS",
+            "expiration": in_an_hour,
+            "in_progress_expiration": in_an_hour * 1000,
+        }
+    )
+
+    report = captures.drain(until_empty=False, max_rounds=1)
+    assert report.failed_records == 1
+    captures.idempotency_table.delete_item(Key={"id": twin})  # the twin gave up
+    captures.drain_until(lambda: captures.part(session, _sort_key(session, "ID", "FRONT")))
+
+    assert captures.dlq_messages() == []
+
+
+def test_a_failure_nobody_classified_is_parked_as_internal_error_after_the_last_receive(
+    captures: Captures,
+):
+    response = captures.simulator.create_account(10013)
+    for credential in response["workflowExecution"]["credentials"]:
+        for name, href in (credential.get("api") or {}).get("parts", {}).items():
+            # A stored href outside Jumio: the client refuses to send a token there.
+            credential["api"]["parts"][name] = "https://elsewhere.example/" + href.split("/", 3)[3]
+    session = parse_registration(response)
+    captures.ledger.register(session)
+    captures.put(capture_key(session, "ID", "FRONT.jpg"), images.make_jpeg(1200, 800))
+
+    captures.drain(max_rounds=200)
+
+    [parked] = captures.dlq_messages()
+    attributes = {k: v["StringValue"] for k, v in parked["MessageAttributes"].items()}
+    assert (attributes["reason"], attributes["errorType"]) == ("INTERNAL_ERROR", "ValueError")
+    assert "receive 10 of 10" in attributes["detail"]
+    uploads = [r for r in captures.simulator.admin.requests() if r["route"] == "add_part"]
+    assert uploads == []  # no token ever left for the foreign host
+
+
+def test_a_notification_naming_a_bucket_that_does_not_exist_is_rejected_with_a_reason(
+    captures: Captures,
+):
+    session = captures.register()
+    captures.put(capture_key(session, "ID", "FRONT.jpg"), images.make_jpeg(1200, 800))
+    body = json.loads(captures.take_event_body())
+    captures.drain()
+    body["Records"][0]["s3"]["bucket"]["name"] = "no-such-bucket-anywhere"
+    body["Records"][0]["s3"]["object"]["key"] = capture_key(session, "ID", "BACK.jpg")
+    captures.send(body)
+
+    captures.drain()
+
+    back = captures.part(session, _sort_key(session, "ID", "BACK"))
+    assert (back["status"], back["reason"]) == ("REJECTED", "OBJECT_NOT_FOUND")
+    assert captures.dlq_messages() == []

@@ -19,7 +19,8 @@ from jumio_pipeline.domain.capture_identity import ObjectVersion
 from jumio_pipeline.domain.errors import ErasureIncomplete
 
 S3_DELETE_BATCH = 1000
-_GONE = frozenset({"NoSuchKey", "NoSuchVersion", "404", "InvalidArgument"})
+# The version, its key or its bucket is gone: nothing to read or tag, an answer not a failure.
+_GONE = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404", "InvalidArgument"})
 
 
 @dataclass

@@ -8,11 +8,13 @@ carries the reason code and a plain message in its attributes, never a value.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-ATTEMPT_ATTRIBUTE = "captureAttempt"
+ATTEMPT_ATTRIBUTE = "waitAttempt"
+FIRST_SEEN_ATTRIBUTE = "firstSeenAt"
 MAX_SQS_DELAY_SECONDS = 900
 MAX_MESSAGE_BYTES = 262_144  # body and attributes together
 _DETAIL_LIMIT = 1000
@@ -33,8 +35,10 @@ class DeadLetterQueue:
         message: str,
         source_message_id: str,
         field: str = "",
+        error_type: str = "",
     ) -> None:
-        """Send ``body`` to the DLQ with ``reason``, ``detail``, ``sourceMessageId``, ``field``.
+        """Send ``body`` to the DLQ with ``reason``, ``detail``, ``sourceMessageId``, ``field``
+        and, for a failure the pipeline did not expect, ``errorType`` (a class name).
 
         The body is kept whole (nothing may be lost); the detail is shortened when body and
         attributes together would pass SQS's message size limit.
@@ -45,6 +49,8 @@ class DeadLetterQueue:
         }
         if field:
             attributes["field"] = _text(field)
+        if error_type:
+            attributes["errorType"] = _text(error_type)
         room = MAX_MESSAGE_BYTES - len(body.encode("utf-8")) - _attributes_size(attributes)
         room -= len("detail") + len("String")
         detail = _fit(message or reason, min(_DETAIL_LIMIT, room))
@@ -74,29 +80,77 @@ def _fit(text: str, limit: int) -> str:
 
 
 class DelayedRequeue:
-    """Puts a copy of a message back on its queue with a delay and an attempt counter."""
+    """Puts a copy of a message back on its queue with a delay, its attempt and first sighting."""
 
     def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
         self._url = queue_url
         self._sqs = sqs or boto3.client("sqs")
 
-    def send(self, *, body: str, delay_seconds: int, attempt: int) -> None:
-        """Visible again after ``delay_seconds`` (at most SQS's 900 s), carrying ``attempt``."""
+    def send(self, *, body: str, delay_seconds: int, attempt: int, first_seen_at: float) -> None:
+        """Visible again after ``delay_seconds`` (at most SQS's 900 s)."""
         self._sqs.send_message(
             QueueUrl=self._url,
             MessageBody=body,
             DelaySeconds=min(MAX_SQS_DELAY_SECONDS, max(0, delay_seconds)),
             MessageAttributes={
-                ATTEMPT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(attempt)}
+                ATTEMPT_ATTRIBUTE: {"DataType": "Number", "StringValue": str(attempt)},
+                FIRST_SEEN_ATTRIBUTE: {"DataType": "Number", "StringValue": f"{first_seen_at:.3f}"},
             },
         )
 
 
-def attempt_of(message_attributes: dict[str, Any] | None) -> int:
-    """The attempt counter a requeued copy carries (0 for the original message)."""
-    attribute = (message_attributes or {}).get(ATTEMPT_ATTRIBUTE) or {}
-    value = attribute.get("stringValue") or attribute.get("StringValue") or "0"
-    return int(value) if str(value).isdigit() else 0
+class Visibility:
+    """When a message that failed comes back: sooner than the queue's visibility timeout."""
+
+    def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
+        self._url = queue_url
+        self._sqs = sqs or boto3.client("sqs")
+
+    def retry_after(self, receipt_handle: str, seconds: int) -> None:
+        """Make the message visible again in ``seconds`` (0..12 h, as SQS allows)."""
+        self._sqs.change_message_visibility(
+            QueueUrl=self._url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=min(43_200, max(0, int(seconds))),
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What SQS says about one delivery of a record: which try, and since when it exists."""
+
+    receive_count: int
+    wait_attempt: int
+    first_seen_at: float
+
+
+def delivery_of(record: dict[str, Any]) -> Delivery:
+    """Read the record's receive count, its wait attempt and when it was first produced.
+
+    ``first_seen_at`` is the original message's: a requeued copy carries it as an attribute,
+    the original has SQS's SentTimestamp (ms).
+    """
+    attributes = record.get("attributes") or {}
+    message_attributes = record.get("messageAttributes") or {}
+    sent_ms = _number(attributes.get("SentTimestamp"))
+    first_seen = _number(_attribute_value(message_attributes, FIRST_SEEN_ATTRIBUTE))
+    return Delivery(
+        receive_count=int(_number(attributes.get("ApproximateReceiveCount")) or 1),
+        wait_attempt=int(_number(_attribute_value(message_attributes, ATTEMPT_ATTRIBUTE)) or 0),
+        first_seen_at=first_seen if first_seen is not None else (sent_ms or 0) / 1000,
+    )
+
+
+def _attribute_value(message_attributes: dict[str, Any], name: str) -> Any:
+    attribute = message_attributes.get(name) or {}
+    return attribute.get("stringValue") or attribute.get("StringValue")
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class MessageQueue:

@@ -47,39 +47,54 @@ class FunctionSettings(BaseModel):
             raise SettingsError(f"{cls.__name__}: " + "; ".join(problems)) from None
 
 
-class AddPartSettings(FunctionSettings):
-    """add_part: the capture queue and its DLQ, the wait for a late session, retention."""
+class QueueConsumerSettings(FunctionSettings):
+    """A function fed by an SQS queue: the queue, its DLQ and its maxReceiveCount.
+
+    MAX_RECEIVE_COUNT must be the queue's own (template.yaml sets both from one place): on the
+    last receive a failure is parked with its reason instead of left to SQS's reasonless redrive.
+    """
+
+    source_queue_url: str = Field(alias="SOURCE_QUEUE_URL", min_length=1)
+    dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", min_length=1)
+    max_receive_count: int = Field(alias="MAX_RECEIVE_COUNT", ge=1)
+    retry_backoff_base_seconds: float = Field(default=10, alias="RETRY_BACKOFF_BASE_SECONDS", ge=0)
+    retry_backoff_cap_seconds: float = Field(default=900, alias="RETRY_BACKOFF_CAP_SECONDS", ge=0)
+
+
+class SessionWaitSettings(QueueConsumerSettings):
+    """A consumer whose messages may arrive before their session (captures, prepared data)."""
 
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
-    capture_events_queue_url: str = Field(alias="CAPTURE_EVENTS_QUEUE_URL", min_length=1)
-    capture_events_dlq_url: str = Field(alias="CAPTURE_EVENTS_DLQ_URL", min_length=1)
-    capture_max_wait_seconds: float = Field(default=3600, alias="CAPTURE_MAX_WAIT_SECONDS", gt=0)
-    capture_retry_base_seconds: float = Field(default=5, alias="CAPTURE_RETRY_BASE_SECONDS", gt=0)
+    session_wait_max_seconds: float = Field(default=3600, alias="SESSION_WAIT_MAX_SECONDS", gt=0)
+    session_wait_base_seconds: float = Field(default=5, alias="SESSION_WAIT_BASE_SECONDS", gt=0)
+
+
+class AddPartSettings(SessionWaitSettings):
+    """add_part: also the retention of captures that name no session."""
+
     retention_days: int = Field(default=30, alias="RETENTION_DAYS", ge=1)
 
 
-class RegisterSessionSettings(FunctionSettings):
-    """register_session: the state machine to start and the sessions DLQ."""
+class RegisterSessionSettings(QueueConsumerSettings):
+    """register_session: the state machine to start."""
 
     state_machine_arn: str = Field(alias="STATE_MACHINE_ARN", min_length=1)
-    sessions_dlq_url: str = Field(alias="SESSIONS_DLQ_URL", min_length=1)
 
 
-class PreparedDataSettings(FunctionSettings):
-    """upload_prepared_data: its DLQ, the idempotency table, the fingerprint key's secret."""
+class PreparedDataSettings(SessionWaitSettings):
+    """upload_prepared_data: the fingerprint key's secret."""
 
-    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
-    prepared_data_dlq_url: str = Field(alias="PREPARED_DATA_DLQ_URL", min_length=1)
     hash_key_arn: str = Field(alias="PREPARED_DATA_HASH_KEY_ARN", min_length=1)
 
 
-class DeletionSettings(FunctionSettings):
-    """deletion: everything an erasure touches, and the retention period."""
+class DeletionSettings(QueueConsumerSettings):
+    """deletion: everything an erasure touches, and the retention period.
+
+    The daily run files its requests on the function's own queue (SOURCE_QUEUE_URL).
+    """
 
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
     audit_table: str = Field(alias="AUDIT_TABLE", min_length=1)
     captures_bucket: str = Field(alias="CAPTURES_BUCKET", min_length=1)
     retention_days: int = Field(default=30, alias="RETENTION_DAYS", ge=1)
-    retention_requests_queue_url: str = Field(alias="RETENTION_REQUESTS_QUEUE_URL", min_length=1)
-    retention_requests_dlq_url: str = Field(alias="RETENTION_REQUESTS_DLQ_URL", min_length=1)
     tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)

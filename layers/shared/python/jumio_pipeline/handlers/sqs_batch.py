@@ -2,8 +2,9 @@
 
 One BatchProcessor per invocation (it holds the batch's state; the local cloud runs concurrent
 invocations of a function as threads of one process), partial batch responses so a bad record
-never fails its neighbours, the correlation id reset per record, and an invalid message parked
-in its DLQ at once with its reason, counted and logged without its body.
+never fails its neighbours, every failure classified (:mod:`jumio_pipeline.handlers.failures`),
+and an invalid message parked in its DLQ at once with its reason, counted and logged without
+its body.
 """
 
 from __future__ import annotations
@@ -19,18 +20,36 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from jumio_pipeline.adapters.queues import Visibility
 from jumio_pipeline.domain.errors import InvalidMessage
+from jumio_pipeline.handlers.failures import Backoff, FailureHandling
 from jumio_pipeline.handlers.observability import Observability
+from jumio_pipeline.handlers.settings import QueueConsumerSettings
 from jumio_pipeline.services.ports import DeadLetters
 
 RecordHandler = Callable[[SQSRecord], None]
 
 
-def process_batch(event: dict[str, Any], context: Any, record_handler: RecordHandler) -> dict:
-    """Run ``record_handler`` on every record; failures become ``batchItemFailures``."""
+def process_batch(
+    event: dict[str, Any],
+    context: Any,
+    record_handler: RecordHandler,
+    failures: FailureHandling,
+) -> dict:
+    """Run ``record_handler`` on every record; a failure is parked, or retried soon.
+
+    What is retried becomes a ``batchItemFailures`` entry, with its visibility shortened.
+    """
+
+    def guarded(record: SQSRecord) -> None:
+        try:
+            record_handler(record)
+        except Exception as exc:
+            failures.handle(record, exc)
+
     processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event, record_handler=guarded, processor=processor, context=context
     )
 
 
@@ -69,4 +88,19 @@ def park_invalid(
         message=str(error),
         source_message_id=record.message_id,
         field=error.field,
+    )
+
+
+def failure_handling(
+    settings: QueueConsumerSettings, observed: Observability, dead_letters: DeadLetters
+) -> FailureHandling:
+    """The failure policy of a queue-driven function, on its own queue and DLQ."""
+    return FailureHandling(
+        dead_letters=dead_letters,
+        retries=Visibility(settings.source_queue_url),
+        max_receive_count=settings.max_receive_count,
+        observed=observed,
+        backoff=Backoff(
+            base=settings.retry_backoff_base_seconds, cap=settings.retry_backoff_cap_seconds
+        ),
     )

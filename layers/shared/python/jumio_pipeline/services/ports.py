@@ -182,14 +182,23 @@ class DeadLetters(Protocol):
     """A DLQ: a message that can never succeed is parked there with its reason."""
 
     def park(
-        self, *, body: str, reason: str, message: str, source_message_id: str, field: str = ""
+        self,
+        *,
+        body: str,
+        reason: str,
+        message: str,
+        source_message_id: str,
+        field: str = "",
+        error_type: str = "",
     ) -> None: ...
 
 
 class Requeue(Protocol):
     """Puts a message back on its queue, visible again after a delay."""
 
-    def send(self, *, body: str, delay_seconds: int, attempt: int) -> None: ...
+    def send(
+        self, *, body: str, delay_seconds: int, attempt: int, first_seen_at: float
+    ) -> None: ...
 
 
 class Executions(Protocol):

@@ -5,13 +5,15 @@ Each message ends in exactly one recorded outcome (README invariant 2, "nothing 
 - **UPLOADED**: Jumio took the data; the ledger's part item holds its fingerprint (never a
   value) and completion is signalled through the same exactly-once claim as captures;
 - **DUPLICATE**: the same data for the same credential already landed; nothing is sent again;
-- **PARKED**: it can never succeed as it is (invalid data, unknown or ended session, token
-  refused, Jumio refused it). The reason and the field path go to the ledger where there is a
-  session to hold them, and the message goes to the DLQ at once, with the reason beside it.
+- **PARKED**: it can never succeed as it is (invalid data, unknown credential or ended
+  session, token refused, Jumio refused it). The reason and the field path go to the ledger
+  where there is a session to hold them, and the message goes to the DLQ at once, with the
+  reason beside it.
 
-Transient failures (Jumio throttled or down, DynamoDB, an upload of the same data already in
-flight) are raised: the batch reports the item as failed and SQS retries it, up to
-maxReceiveCount and then its DLQ.
+Valid data that arrives before its session raises SessionNotRegistered: it waits for the
+registration like a capture does. Transient failures (Jumio throttled or down, DynamoDB, an
+upload of the same data already in flight) are raised too: the handler's failure policy
+retries them soon and parks them with a reason on the last receive.
 
 Same data is uploaded once by two guards, both keyed on the identity of the data and never on
 the SQS message: the ledger (the part item already holds this fingerprint: a duplicate, however
@@ -46,6 +48,7 @@ from jumio_pipeline.domain.errors import (
     JumioConflict,
     JumioNotFound,
     JumioRejected,
+    SessionNotRegistered,
 )
 from jumio_pipeline.domain.prepared_data import (
     MessageIds,
@@ -74,7 +77,6 @@ CLASSIFIER = "PREPARED_DATA"
 DATA_CATEGORY = "DATA"
 
 # Reason codes (DLQ message attribute ``reason``, ledger ``reason``, metric dimension).
-SESSION_NOT_REGISTERED = "SESSION_NOT_REGISTERED"
 SESSION_FINALIZED = "SESSION_FINALIZED"
 SESSION_FAILED = "SESSION_FAILED"
 SESSION_DELETED = "SESSION_DELETED"
@@ -183,7 +185,11 @@ class PreparedDataService:
     # --- the one entry point --------------------------------------------------------------
 
     def process(self, body: str, message_id: str) -> Outcome:
-        """Deliver one message body; transient failures are raised for SQS to retry."""
+        """Deliver one message body; transient failures are raised for SQS to retry.
+
+        Valid data whose session is not registered yet raises SessionNotRegistered: the caller
+        waits for the session like a capture does (services/session_wait.py).
+        """
         try:
             ids, raw = parse_message_ids(body)
         except InvalidMessage as exc:
@@ -196,7 +202,7 @@ class PreparedDataService:
         try:
             try:
                 target = self._resolve(ids)
-            except _Parked:
+            except (_Parked, SessionNotRegistered):
                 if invalid is None:
                     raise
             if invalid is not None:
@@ -213,7 +219,9 @@ class PreparedDataService:
         """The session and the credential the data is for (default: the DATA credential)."""
         record = self._ledger.get(ids.workflow_execution_id)
         if record is None:
-            raise _Parked(SESSION_NOT_REGISTERED, "no session is registered for this execution")
+            raise SessionNotRegistered(
+                f"workflow execution {ids.workflow_execution_id} is not registered yet"
+            )
         session = record.session
         if ids.credential_id is None:
             credential = session.credential_of_category(DATA_CATEGORY)

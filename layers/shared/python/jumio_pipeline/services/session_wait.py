@@ -1,5 +1,8 @@
 """Retrying a message whose session is not registered yet, with growing delays, bounded.
 
+Captures and prepared data travel on queues independent of the sessions queue, so either may
+arrive before its registration: the normal race in production. Both wait the same way.
+
 A copy of the message goes back onto its queue with a delay doubling per attempt (SQS caps a
 delay at 900 s) and the attempt count beside it; the original is then reported done. This
 backs off independently of the queue's maxReceiveCount, which stays reserved for outages. Once
@@ -61,5 +64,7 @@ class SessionWait:
             )
             return WaitDecision(parked=True, attempt=attempt, delay_seconds=0)
         delay = int(min(MAX_DELAY_SECONDS, self._base_delay * 2 ** min(attempt, 30)))
-        self._requeue.send(body=body, delay_seconds=delay, attempt=attempt + 1)
+        self._requeue.send(
+            body=body, delay_seconds=delay, attempt=attempt + 1, first_seen_at=produced_at
+        )
         return WaitDecision(parked=False, attempt=attempt + 1, delay_seconds=delay)
