@@ -26,7 +26,8 @@ def test_finalize_acquires_then_processes_and_calls_back(sim, http, callbacks):
     assert _status(sim, execution) == "PROCESSED"
 
 
-def test_second_finalize_is_409_already_finalized(sim, http, execution):
+def test_second_finalize_is_409_already_finalized(strict, http, execution):
+    sim = strict
     assert http.put(execution.href(), headers=execution.auth("ID")).status_code == 200
     again = http.put(execution.href(), headers=execution.auth("DATA"))
     assert again.status_code == 409
