@@ -11,7 +11,11 @@ from jumio_simulator.app import Simulator, SimulatorConfig
 from jumio_simulator.error_modes import DEFAULT_ERROR_MODE, ERROR_MODES
 from jumio_simulator.faults import FaultConfigError, validate_fault_config
 from jumio_simulator.rate_limits import normalise_limits
-from jumio_simulator.runtime_config import DEFAULT_SESSION_IDLE_SECONDS, ConfigError
+from jumio_simulator.runtime_config import (
+    DEFAULT_SESSION_IDLE_SECONDS,
+    ConfigError,
+    check_idle_seconds,
+)
 from jumio_simulator.server import SimulatorHTTPServer
 
 
@@ -39,6 +43,14 @@ def _rate_limits(value: str) -> dict[str, object]:
         raise argparse.ArgumentTypeError(f"--rate-limits: {error}") from error
 
 
+def _idle_seconds(value: str) -> float:
+    """--session-idle-seconds: a positive number."""
+    try:
+        return check_idle_seconds(float(value))
+    except (ValueError, ConfigError) as error:
+        raise argparse.ArgumentTypeError("--session-idle-seconds must be positive") from error
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The CLI flags (see docs/simulator.md)."""
     parser = argparse.ArgumentParser(prog="python -m jumio_simulator", description=__doc__)
@@ -64,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--session-idle-seconds",
-        type=float,
+        type=_idle_seconds,
         default=DEFAULT_SESSION_IDLE_SECONDS,
         help="idle time after the first action before SESSION_EXPIRED",
     )

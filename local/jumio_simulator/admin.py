@@ -107,6 +107,10 @@ def _clear_requests(sim: Simulator, request: ApiRequest) -> ApiResponse:
     return ApiResponse(200, {"cleared": True})
 
 
+def _flush_callbacks(sim: Simulator, request: ApiRequest) -> ApiResponse:
+    return ApiResponse(200, {"flushed": sim.callbacks.flush()})
+
+
 def _clear_callbacks(sim: Simulator, request: ApiRequest) -> ApiResponse:
     sim.callbacks.clear()
     return ApiResponse(200, {"cleared": True})
@@ -118,6 +122,7 @@ _ROUTES = {
     ("DELETE", "/requests"): _clear_requests,
     ("GET", "/callbacks"): lambda sim, request: ApiResponse(200, sim.callbacks.entries()),
     ("DELETE", "/callbacks"): _clear_callbacks,
+    ("POST", "/callbacks/flush"): _flush_callbacks,
     ("GET", "/faults"): lambda sim, request: ApiResponse(200, sim.faults.describe()),
     ("POST", "/faults"): _set_faults,
     ("GET", "/config"): lambda sim, request: ApiResponse(200, describe_config(sim)),

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from jumio_simulator.faults import FaultInjector
 
@@ -64,15 +66,26 @@ def _post(url: str, body: dict[str, object]) -> tuple[str, int | None]:
         return "failed", None
 
 
+@dataclass
+class _Pending:
+    """One scheduled copy: its timer, log entry, target and when it is due (monotonic)."""
+
+    timer: threading.Timer
+    entry: dict[str, object]
+    url: str
+    body: dict[str, object]
+    due: float
+
+
 class CallbackDispatcher:
-    """Plans, schedules, sends and logs callbacks; `cancel_all` stops pending ones."""
+    """Plans, schedules, sends and logs callbacks; `flush` sends pending ones now."""
 
     def __init__(self, faults: FaultInjector, timestamp: Callable[[], str]) -> None:
         self._faults = faults
         self._timestamp = timestamp
         self._lock = threading.Lock()
         self._log: list[dict[str, object]] = []
-        self._timers: list[threading.Timer] = []
+        self._pending: dict[int, _Pending] = {}
         self._seq = 0
         self._generation = 0
 
@@ -87,10 +100,10 @@ class CallbackDispatcher:
             fault = None if index == 0 else "duplicate"
             entry = self._record(execution_id, status, copy, fault, delay, "scheduled")
             with self._lock:
-                generation = self._generation
-                timer = threading.Timer(delay, self._deliver, (entry, url, body, generation))
+                seq, generation = int(entry["seq"]), self._generation  # type: ignore[call-overload]
+                timer = threading.Timer(delay, self._deliver, (seq, generation))
                 timer.daemon = True
-                self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+                self._pending[seq] = _Pending(timer, entry, url, body, time.monotonic() + delay)
             timer.start()
 
     def _record(
@@ -119,20 +132,31 @@ class CallbackDispatcher:
             self._log.append(entry)
             return entry
 
-    def _deliver(
-        self, entry: dict[str, object], url: str, body: dict[str, object], generation: int
-    ) -> None:
+    def _deliver(self, seq: int, generation: int) -> None:
+        """Send one pending copy, unless a reset or a flush already took it."""
         with self._lock:
-            if generation != self._generation:
+            pending = self._pending.pop(seq, None)
+            if pending is None or generation != self._generation:
                 return
             sent_at = self._timestamp()
-            entry["sentAt"] = sent_at
-            entry["outcome"] = "sending"
-        outcome, http_status = _post(url, {"callbackSentAt": sent_at, **body})
+            pending.entry["sentAt"] = sent_at
+            pending.entry["outcome"] = "sending"
+        outcome, http_status = _post(pending.url, {"callbackSentAt": sent_at, **pending.body})
         with self._lock:
             if generation == self._generation:
-                entry["outcome"] = outcome
-                entry["httpStatus"] = http_status
+                pending.entry["outcome"] = outcome
+                pending.entry["httpStatus"] = http_status
+
+    def flush(self) -> int:
+        """Send every pending copy now, earliest due first, before returning; how many."""
+        with self._lock:
+            due = sorted(self._pending.items(), key=lambda item: (item[1].due, item[0]))
+            generation = self._generation
+            for _, pending in due:
+                pending.timer.cancel()
+        for seq, _ in due:
+            self._deliver(seq, generation)
+        return len(due)
 
     def entries(self) -> list[dict[str, object]]:
         """A copy of the callback log, oldest first."""
@@ -148,7 +172,7 @@ class CallbackDispatcher:
         """Stop every pending copy and forget the log (reset and shutdown)."""
         with self._lock:
             self._generation += 1
-            for timer in self._timers:
-                timer.cancel()
-            self._timers = []
+            for pending in self._pending.values():
+                pending.timer.cancel()
+            self._pending = {}
             self._log = []

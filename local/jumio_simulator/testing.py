@@ -130,6 +130,10 @@ class AdminClient:
         """The callback log (seq, workflowExecutionId, status, copy, fault, outcome, ...)."""
         return _call(self._base_url, "GET", "/__admin/callbacks")
 
+    def flush_callbacks(self) -> int:
+        """Send every delayed callback copy now (earliest due first); how many were pending."""
+        return _call(self._base_url, "POST", "/__admin/callbacks/flush")["flushed"]
+
     def config(self) -> dict[str, Any]:
         """Error mode, seed and its answers to undocumented questions, idle timeout, limits."""
         return _call(self._base_url, "GET", "/__admin/config")
@@ -222,7 +226,12 @@ def run_simulator(**options: Any) -> Iterator[SimulatorHandle]:
     """
     simulator = Simulator(SimulatorConfig(**options))
     server = SimulatorHTTPServer(("127.0.0.1", 0), simulator)
-    thread = threading.Thread(target=server.serve_forever, name="jumio-simulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.1},
+        name="jumio-simulator",
+        daemon=True,
+    )
     thread.start()
     try:
         yield SimulatorHandle(server.base_url, simulator)

@@ -134,6 +134,7 @@ def test_invalid_fault_config_is_400(sim, http, config):
 
 def test_concurrent_adds_of_one_part_land_exactly_once(strict, execution):
     sim = strict
+
     def add(_: int) -> int:
         with api_session() as session:
             return _add_front(session, execution).status_code
