@@ -1,10 +1,12 @@
 """Jumio's documented per-tenant rate limits (contract §7), as token buckets.
 
-Token endpoint 10/s, account create/update ("account initiate") 1/s with short bursts
-tolerated, retrieval 15/s; beyond them Jumio answers 429 with the documented body. A bucket of
-`burst` tokens refilling at `perSecond` models "N per second, short bursts tolerated". The
-simulator serves one tenant, so one bucket per group. Buckets run on the real monotonic clock
-(a rate is about real request pacing, not about the simulated expiry clock).
+Token endpoint 10/s; account create/update ("account initiate") 1/s with short bursts
+tolerated, stated as 5 per 5 s for recent tenants; retrieval 15/s, stated as 75 per 5 s.
+Beyond them Jumio answers 429 with the documented body. A bucket of `burst` tokens refilling
+at `perSecond` models "N per second, M per window": burst = the window's count where Jumio
+states one (account 5, retrieval 75), else the per-second count (token 10). The simulator
+serves one tenant, so one bucket per group. Buckets run on the real monotonic clock (a rate
+is about real request pacing, not about the simulated expiry clock).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ GROUP_OF_ROUTE = {
 DEFAULT_LIMITS: dict[str, dict[str, float]] = {
     "token": {"burst": 10, "perSecond": 10.0},
     "account": {"burst": 5, "perSecond": 1.0},
-    "retrieval": {"burst": 15, "perSecond": 15.0},
+    "retrieval": {"burst": 75, "perSecond": 15.0},
 }
 
 

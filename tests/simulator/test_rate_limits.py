@@ -1,4 +1,5 @@
-"""Jumio's documented rate limits: token 10/s, account initiate 1/s (bursts), retrieval 15/s.
+"""Jumio's documented rate limits: token 10/s, account initiate 1/s (5 per 5 s), retrieval 15/s
+(75 per 5 s).
 
 Buckets here refill far slower than any test runs (`perSecond` 0.001), so which request is
 refused never depends on how fast the machine is.
@@ -40,7 +41,8 @@ def test_the_documented_limits_are_on_by_default(sim):
     assert sim.admin.config()["rateLimits"] == {"enabled": True, **DEFAULT_LIMITS}
     assert DEFAULT_LIMITS["token"] == {"burst": 10, "perSecond": 10.0}
     assert DEFAULT_LIMITS["account"]["perSecond"] == 1.0
-    assert DEFAULT_LIMITS["retrieval"] == {"burst": 15, "perSecond": 15.0}
+    assert DEFAULT_LIMITS["account"]["burst"] == 5  # "5 per 5 s"
+    assert DEFAULT_LIMITS["retrieval"] == {"burst": 75, "perSecond": 15.0}  # "75 per 5 s"
 
 
 def test_account_initiate_tolerates_a_burst_then_answers_429(sim, http):
