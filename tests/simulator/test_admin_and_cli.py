@@ -7,6 +7,7 @@ from pathlib import Path
 
 import requests
 
+from jumio_simulator.error_modes import DEFAULT_ERROR_MODE
 from tests.simulator.helpers import USER_AGENT, Execution, file_field, image_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +137,7 @@ def test_cli_sets_error_mode_seed_idle_time_and_switches_limits_off():
 
 def test_cli_takes_rate_limits_as_json():
     config = _cli_config("--rate-limits", '{"account": {"burst": 2, "perSecond": 0.5}}')
-    assert config["errorMode"] == "strict"
+    assert config["errorMode"] == DEFAULT_ERROR_MODE
     assert config["rateLimits"]["enabled"] is True
     assert config["rateLimits"]["account"] == {"burst": 2, "perSecond": 0.5}
 

@@ -129,7 +129,8 @@ def test_document_via_the_parts_collection_path_is_accepted(http, document_execu
     assert response.status_code == 200
 
 
-def test_delete_all_pages_then_404(sim, http, document_execution):
+def test_delete_all_pages_then_404(strict, http, document_execution):
+    sim = strict
     href = document_execution.part_href("DOCUMENT", "document")
     headers = document_execution.auth("DOCUMENT")
     http.post(href, headers=headers, files=file_field(pdf_bytes(2), "a.pdf"))

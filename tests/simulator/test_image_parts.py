@@ -266,7 +266,8 @@ def test_update_of_a_part_never_added_is_404(strict, http, execution):
     assert response.status_code == 404
 
 
-def test_delete_part_then_it_is_gone(sim, http, execution):
+def test_delete_part_then_it_is_gone(strict, http, execution):
+    sim = strict
     headers = execution.auth("ID")
     http.post(_front(execution), headers=headers, files=file_field(image_bytes()))
     deleted = http.delete(_front(execution), headers=headers)

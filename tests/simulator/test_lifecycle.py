@@ -84,7 +84,8 @@ def test_retrieval_status_needs_a_tenant_token(sim, http, execution):
     assert http.get(url, headers=execution.auth("ID")).status_code == 401
 
 
-def test_workflow_deletion_makes_its_ids_404_everywhere(sim, http, execution, tenant_auth):
+def test_workflow_deletion_makes_its_ids_404_everywhere(strict, http, execution, tenant_auth):
+    sim = strict
     front = execution.part_href("ID", "front")
     http.post(front, headers=execution.auth("ID"), files=file_field(image_bytes()))
     wf_url = (
@@ -101,7 +102,8 @@ def test_workflow_deletion_makes_its_ids_404_everywhere(sim, http, execution, te
     assert state["accounts"][execution.account_id]["deleted"] is False
 
 
-def test_account_deletion_deletes_all_its_executions(sim, http, tenant_auth):
+def test_account_deletion_deletes_all_its_executions(strict, http, tenant_auth):
+    sim = strict
     first = Execution(sim.create_account(10011))
     second = Execution(sim.create_account(10005, account_id=first.account_id))
     account_url = f"{sim.base_url}/api/v1/accounts/{first.account_id}"
