@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from jumio_simulator.routing import ROUTE_NAMES
+from jumio_simulator.runtime_config import DEFAULT_SEED
 
 SCRIPT_ENTRIES = ("400", "429", "500", "503", "reset", "drop", "ok")
 _PROBABILITY_KEYS = {
@@ -24,7 +25,6 @@ _PROBABILITY_KEYS = {
 _ROUTE_KEYS = set(_PROBABILITY_KEYS) | {"latencyMs", "retryAfter"}
 CALLBACK_SCRIPT_ENTRIES = ("ok", "drop", "duplicate")
 _CALLBACK_KEYS = {"pDrop", "pDuplicate", "delayMs", "duplicateDelayMs", "script"}
-DEFAULT_SEED = 0
 
 
 class FaultConfigError(ValueError):
