@@ -21,6 +21,7 @@ class AccountRequest:
     """The parts of an account body the simulator acts on."""
 
     workflow_key: str
+    customer_internal_reference: str
     requested_categories: list[str]
     token_lifetime_seconds: int
     callback_url: str | None
@@ -40,12 +41,13 @@ def parse_token_lifetime(value: object) -> int:
     return seconds
 
 
-def _reference(body: dict[str, object]) -> None:
+def _reference(body: dict[str, object]) -> str:
     reference = body.get("customerInternalReference")
     if not isinstance(reference, str) or not 1 <= len(reference) <= 100:
         raise bad_request("customerInternalReference is required, 1 to 100 characters")
     if FORBIDDEN_REFERENCE_CHARACTERS & set(reference):
         raise bad_request('customerInternalReference must not contain any of <>"/;`%{}|')
+    return reference
 
 
 def _optional_string(body: dict[str, object], name: str, limit: int) -> str | None:
@@ -90,7 +92,7 @@ def parse_account_request(body: object) -> AccountRequest:
     """Check an account create/update body; raise 400 naming the first problem."""
     if not isinstance(body, dict):
         raise bad_request("account request body must be a JSON object")
-    _reference(body)
+    reference = _reference(body)
     definition = body.get("workflowDefinition")
     if not isinstance(definition, dict) or definition.get("key") in (None, ""):
         raise bad_request("workflowDefinition.key is required")
@@ -102,6 +104,7 @@ def parse_account_request(body: object) -> AccountRequest:
         raise bad_request("web must be an object")
     return AccountRequest(
         workflow_key=str(key),
+        customer_internal_reference=reference,
         requested_categories=_requested_categories(definition),
         token_lifetime_seconds=parse_token_lifetime(body.get("tokenLifetime")),
         callback_url=_optional_string(body, "callbackUrl", 255),

@@ -1,25 +1,21 @@
-"""The simulator's composition root: config, state, faults, log, lifecycle and dispatch."""
+"""The simulator's composition root: config, state, faults, limits, log, lifecycle, dispatch."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jumio_simulator import credentials_api, tenant_api
-from jumio_simulator.callbacks import callback_body, send_callback
+from jumio_simulator import credentials_api, retrieval_api, tenant_api
+from jumio_simulator.callbacks import CallbackDispatcher
+from jumio_simulator.error_modes import DEFAULT_ERROR_MODE, as_answered
 from jumio_simulator.errors import ApiError
 from jumio_simulator.faults import FaultInjector
+from jumio_simulator.lifecycle import Lifecycle
 from jumio_simulator.messages import ApiRequest, ApiResponse
-from jumio_simulator.model import (
-    ACQUIRED,
-    INITIATED,
-    PROCESSED,
-    TOKEN_EXPIRED,
-    SimulatorState,
-    WorkflowExecution,
-)
+from jumio_simulator.model import SimulatorState
+from jumio_simulator.rate_limits import RateLimiter
 from jumio_simulator.request_log import RequestLog
+from jumio_simulator.runtime_config import DEFAULT_SESSION_IDLE_SECONDS, RuntimeConfig
 
 Handler = Callable[["Simulator", ApiRequest, dict[str, str]], ApiResponse]
 
@@ -27,7 +23,8 @@ HANDLERS: dict[str, Handler] = {
     "token": tenant_api.issue_token,
     "account_create": tenant_api.create_account,
     "account_update": tenant_api.update_account,
-    "status": tenant_api.retrieval_status,
+    "status": retrieval_api.retrieval_status,
+    "details": retrieval_api.retrieval_details,
     "delete_workflow": tenant_api.delete_workflow,
     "delete_account": tenant_api.delete_account,
     "add_part": credentials_api.add_part,
@@ -42,7 +39,11 @@ HANDLERS: dict[str, Handler] = {
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    """Start-up options (CLI flags and `run_simulator(**options)` keywords)."""
+    """Start-up options (CLI flags and `run_simulator(**options)` keywords).
+
+    `rate_limits`: None or True for Jumio's documented limits, False to switch them off, or an
+    object overriding parts of them (see `rate_limits.normalise_limits`).
+    """
 
     client_id: str = "local-client"
     client_secret: str = "local-secret"  # noqa: S105 - the documented local default
@@ -50,6 +51,9 @@ class SimulatorConfig:
     faults: dict[str, object] | None = None
     processing_delay: float = 0.2
     public_base_url: str | None = None
+    error_mode: str = DEFAULT_ERROR_MODE
+    session_idle_seconds: float = DEFAULT_SESSION_IDLE_SECONDS
+    rate_limits: bool | dict[str, object] | None = None
 
 
 class Simulator:
@@ -60,89 +64,59 @@ class Simulator:
         self.state = SimulatorState()
         self.faults = FaultInjector(self.config.seed)
         self.log = RequestLog()
-        self._timers: list[threading.Timer] = []
+        self.runtime = RuntimeConfig(
+            self.config.error_mode, self.config.seed, self.config.session_idle_seconds
+        )
+        self.limits = RateLimiter(self.config.rate_limits)
+        self.callbacks = CallbackDispatcher(self.faults, self.state.timestamp)
+        self._served_at = "http://127.0.0.1"
+        self.lifecycle = Lifecycle(
+            self.state,
+            self.callbacks,
+            lambda: self.runtime.session_idle_seconds,
+            self.config.processing_delay,
+            lambda: self.base_url(self._served_at),
+        )
         if self.config.faults is not None:
             self.faults.configure(self.config.faults)
+
+    def served_at(self, base_url: str) -> None:
+        """Where the server listens: the href base for callbacks nobody's request caused."""
+        self._served_at = base_url
 
     def base_url(self, request_base: str) -> str:
         """The base URL hrefs point at: the configured one, else the Host the request came on."""
         return (self.config.public_base_url or request_base).rstrip("/")
 
     def dispatch(self, route: str, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
-        """Run the route's handler, turning refusals into Jumio-shaped JSON errors."""
+        """Run the route's handler, turning refusals into JSON errors as the error mode says."""
         try:
             request.require_user_agent()
             return HANDLERS[route](self, request, params)
-        except ApiError as error:
+        except ApiError as refusal:
+            error = as_answered(refusal, self.runtime.error_mode, self.runtime.profile)
             return ApiResponse(error.status, error.body(), dict(error.headers))
 
-    # --- lifecycle -------------------------------------------------------------------------
-
-    def notify(self, execution: WorkflowExecution, base_url: str) -> None:
-        """POST the callback for the execution's current status, if it has a callbackUrl."""
-        if not execution.callback_url:
-            return
-        body = callback_body(
-            sent_at=self.state.timestamp(),
-            base_url=base_url,
-            account_id=execution.account_id,
-            execution_id=execution.id,
-            definition_key=execution.definition_key,
-            status=execution.status,
-            user_reference=execution.user_reference,
-        )
-        send_callback(execution.callback_url, body)
-
-    def expire_if_due(self, execution: WorkflowExecution, base_url: str) -> bool:
-        """True when the execution's token has expired; an untouched one becomes TOKEN_EXPIRED."""
-        with self.state.lock:
-            if self.state.now() < execution.token_expires_at:
-                return False
-            if execution.status == INITIATED and not execution.deleted:
-                execution.status = TOKEN_EXPIRED
-                self.notify(execution, base_url)
-            return True
-
-    def start_processing(self, execution: WorkflowExecution, base_url: str) -> None:
-        """Finalize: ACQUIRED now, PROCESSED (and a callback) after the processing delay."""
-        execution.status = ACQUIRED
-        generation = self.state.generation
-        timer = threading.Timer(
-            self.config.processing_delay,
-            self._finish_processing,
-            (execution.id, generation, base_url),
-        )
-        timer.daemon = True
-        self._timers = [t for t in self._timers if t.is_alive()] + [timer]
-        timer.start()
-
-    def _finish_processing(self, execution_id: str, generation: int, base_url: str) -> None:
-        with self.state.lock:
-            execution = self.state.executions.get(execution_id)
-            if generation != self.state.generation or execution is None or execution.deleted:
-                return
-            if execution.status == ACQUIRED:
-                execution.status = PROCESSED
-                self.notify(execution, base_url)
-
     def advance_clock(self, seconds: float, base_url: str) -> float:
-        """Move the simulated clock forward and expire every execution now past its token."""
+        """Move the simulated clock forward and settle every execution now past a deadline."""
         with self.state.lock:
             self.state.clock_offset += seconds
-            for execution in list(self.state.executions.values()):
-                self.expire_if_due(execution, base_url)
+            self.lifecycle.settle_all(base_url)
             return self.state.clock_offset
 
     def reset(self) -> None:
-        """Forget all state, faults, the request log and the clock offset."""
-        self.stop_timers()
+        """Forget all state, faults, logs and the clock; start-up config and full buckets back."""
+        self.lifecycle.cancel_pending()
         self.state.clear()
         self.faults.configure({})
         self.log.clear()
+        self.runtime.restore()
+        self.limits.restore()
+
+    def start_background(self) -> None:
+        """Start the expiry sweep (the server does this when it starts)."""
+        self.lifecycle.start_sweeper()
 
     def stop_timers(self) -> None:
-        """Cancel pending processing timers (on reset and shutdown)."""
-        with self.state.lock:
-            for timer in self._timers:
-                timer.cancel()
-            self._timers = []
+        """Stop the sweep, pending processing and callbacks (shutdown)."""
+        self.lifecycle.shutdown()

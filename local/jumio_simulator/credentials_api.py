@@ -1,9 +1,12 @@
-"""The seven Credentials-API operations (contract §3), authorised by a workflow's api.token.
+"""The seven Credentials-API operations (contract §3), authorised by a credential's api.token.
 
 Each operation checks in a fixed order: User-Agent (403, in the dispatcher), Bearer present
-(401), ids known and nested (404), token of this execution and unexpired (401), classifier
-and category (400), execution still active (409), then the body (400/413/415). The body is
-judged outside the state lock, then the checks run again and the change is made under it.
+(401), ids known and nested (404), token issued for this execution (401) and - on credential
+routes - for this very credential (403; finalize takes any token of the execution), the token
+unexpired (401), classifier and category (400), execution still active (a conflict), part
+presence (a conflict), then the body (400/413/415). The body is judged outside the state lock,
+then the checks run again and the change is made under it. Conflicts are undocumented by
+Jumio: they carry a kind and the error mode decides how they are answered (`error_modes`).
 """
 
 from __future__ import annotations
@@ -12,17 +15,28 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jumio_simulator.errors import ApiError, bad_request, conflict, not_found, unauthorized
+from jumio_simulator import variations
+from jumio_simulator.error_modes import OPAQUE
+from jumio_simulator.errors import (
+    ApiError,
+    bad_request,
+    conflict,
+    forbidden,
+    unauthorized,
+    undocumented_not_found,
+)
 from jumio_simulator.images import (
     MAX_DOCUMENT_PAGES,
     MAX_FILE_BYTES,
     judge_document_file,
     judge_image,
+    sniff,
 )
 from jumio_simulator.lookup import find_credential, find_execution
 from jumio_simulator.messages import ApiRequest, ApiResponse
-from jumio_simulator.model import Credential, WorkflowExecution
+from jumio_simulator.model import ACQUIRED, PROCESSED, Credential, WorkflowExecution
 from jumio_simulator.multipart import parse_files
+from jumio_simulator.prepared_data_rules import check_prepared_data
 from jumio_simulator.tenant_api import credential_api_block
 from jumio_simulator.workflows import IMAGE_CLASSIFIERS
 
@@ -39,22 +53,38 @@ class Target:
 
 
 def _authorise(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> Target:
+    """The addressed execution and credential once ids and the token check out."""
     token = request.bearer_token()
+    opaque = sim.runtime.error_mode == OPAQUE
     with sim.state.lock:
-        execution = find_execution(sim.state, params["account"], params["execution"])
+        execution = find_execution(
+            sim.state, params["account"], params["execution"], include_deleted=opaque
+        )
         credential = (
             find_credential(execution, params["credential"]) if "credential" in params else None
         )
-        if sim.state.token_owner.get(token) != execution.id:
+        owner = sim.state.token_owner.get(token)
+        if owner is None or owner.execution_id != execution.id:
             raise unauthorized("token was not issued for this workflow execution")
-        if sim.expire_if_due(execution, sim.base_url(request.base_url)):
+        if credential is not None and owner.credential_id != credential.id:
+            raise forbidden("token was not issued for this credential")
+        if execution.deleted:
+            raise undocumented_not_found(variations.DELETED, "workflow execution not found")
+        sim.lifecycle.settle(execution, sim.base_url(request.base_url))
+        if sim.lifecycle.token_expired(execution):
             raise unauthorized("token has expired")
         return Target(execution, credential)
 
 
 def _require_active(execution: WorkflowExecution) -> None:
-    if not execution.is_active:
-        raise conflict("WORKFLOW_NOT_ACTIVE", f"workflow execution is {execution.status}")
+    if execution.is_active:
+        return
+    kind = (
+        variations.NOT_ACTIVE
+        if execution.status in (ACQUIRED, PROCESSED)
+        else variations.SESSION_EXPIRED
+    )
+    raise conflict(kind, "WORKFLOW_NOT_ACTIVE", f"workflow execution is {execution.status}")
 
 
 def _image_target(
@@ -116,11 +146,11 @@ def _put_image(
     sim: Simulator, request: ApiRequest, params: dict[str, str], *, is_add: bool
 ) -> ApiResponse:
     target, credential, classifier = _image_target(sim, request, params)
-    _check_presence(credential, classifier, is_add=is_add)
+    _check_presence(sim, credential, classifier, is_add=is_add)
     judge_image(_single_file(request), is_add=is_add)
     with sim.state.lock:
         target, credential, classifier = _image_target(sim, request, params)
-        _check_presence(credential, classifier, is_add=is_add)
+        _check_presence(sim, credential, classifier, is_add=is_add)
         part = credential.parts[classifier]
         part.count = 1
         part.part_id = str(uuid.uuid4())
@@ -128,15 +158,29 @@ def _put_image(
             part.adds += 1
         else:
             part.updates += 1
+        sim.lifecycle.record_action(target.execution)
         return _upload_response(sim, request, target, part.part_id)
 
 
-def _check_presence(credential: Credential, classifier: str, *, is_add: bool) -> None:
+def _check_presence(
+    sim: Simulator, credential: Credential, classifier: str, *, is_add: bool
+) -> None:
+    """Add needs the part absent; update needs it present, unless this seed upserts (opaque)."""
     present = credential.parts[classifier].count > 0
     if is_add and present:
-        raise conflict("PART_EXISTS", f"{classifier} was already added; update it with PUT")
-    if not is_add and not present:
-        raise not_found(f"{classifier} has not been added yet; add it with POST")
+        raise conflict(
+            variations.PART_EXISTS,
+            "PART_EXISTS",
+            f"{classifier} was already added; update it with PUT",
+        )
+    if is_add or present:
+        return
+    upserts = sim.runtime.profile.update_of_missing_part == variations.UPSERT
+    if sim.runtime.error_mode == OPAQUE and upserts:
+        return
+    raise undocumented_not_found(
+        variations.PART_MISSING, f"{classifier} has not been added yet; add it with POST"
+    )
 
 
 def add_part(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
@@ -156,9 +200,7 @@ def upload_prepared_data(
     _category_target(sim, request, params, "DATA")
     if request.content_type().split(";")[0].strip().lower() != "application/json":
         raise ApiError(415, "PREPARED_DATA needs Content-Type: application/json")
-    data = request.json_body()
-    if not isinstance(data, dict):
-        raise bad_request("PREPARED_DATA body must be a JSON object")
+    data = check_prepared_data(request.json_body())
     with sim.state.lock:
         target, credential = _category_target(sim, request, params, "DATA")
         part = credential.parts["PREPARED_DATA"]
@@ -169,11 +211,12 @@ def upload_prepared_data(
         part.count = 1
         part.part_id = str(uuid.uuid4())
         credential.prepared_data = data
+        sim.lifecycle.record_action(target.execution)
         return _upload_response(sim, request, target, part.part_id)
 
 
 def upload_document(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
-    """POST .../parts/DOCUMENT: one or more `file` fields; pages accumulate, at most 30."""
+    """POST .../parts/DOCUMENT: image(s) or one PDF per request; pages accumulate, at most 30."""
     _category_target(sim, request, params, "DOCUMENT")
     files = parse_files(request.content_type(), request.body)
     total = sum(len(file.content) for file in files)
@@ -181,6 +224,9 @@ def upload_document(sim: Simulator, request: ApiRequest, params: dict[str, str])
         raise ApiError(
             413, f"document files total {total} bytes, more than 15 MB ({MAX_FILE_BYTES} bytes)"
         )
+    pdfs = sum(1 for file in files if sniff(file.content) == "PDF")
+    if pdfs and len(files) > 1:
+        raise bad_request("a document request holds image(s) or exactly one PDF, not both")
     pages = sum(judge_document_file(file.content).pages for file in files)
     with sim.state.lock:
         target, credential = _category_target(sim, request, params, "DOCUMENT")
@@ -193,31 +239,34 @@ def upload_document(sim: Simulator, request: ApiRequest, params: dict[str, str])
         part.count = credential.pages
         part.adds += 1
         part.part_id = str(uuid.uuid4())
+        sim.lifecycle.record_action(target.execution)
         return _upload_response(sim, request, target, part.part_id)
 
 
 def delete_part(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
     """DELETE .../parts/{FRONT|BACK|FACE}: remove an image part before finalize (404 if absent)."""
     with sim.state.lock:
-        _, credential, classifier = _image_target(sim, request, params)
+        target, credential, classifier = _image_target(sim, request, params)
         part = credential.parts[classifier]
         if not part.count:
-            raise not_found(f"{classifier} is not there")
+            raise undocumented_not_found(variations.NOTHING_TO_DELETE, f"{classifier} is not there")
         part.count = 0
         part.deletes += 1
+        sim.lifecycle.record_action(target.execution)
         return ApiResponse(200, {})
 
 
 def delete_pages(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
     """DELETE .../parts/DOCUMENT: remove every document page before finalize (404 if none)."""
     with sim.state.lock:
-        _, credential = _category_target(sim, request, params, "DOCUMENT")
+        target, credential = _category_target(sim, request, params, "DOCUMENT")
         if not credential.pages:
-            raise not_found("the document has no pages")
+            raise undocumented_not_found(variations.NOTHING_TO_DELETE, "the document has no pages")
         credential.pages = 0
         part = credential.parts["DOCUMENT"]
         part.count = 0
         part.deletes += 1
+        sim.lifecycle.record_action(target.execution)
         return ApiResponse(200, {})
 
 
@@ -226,10 +275,14 @@ def finalize(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> Api
     with sim.state.lock:
         execution = _authorise(sim, request, params).execution
         if execution.finalize_count:
-            raise conflict("ALREADY_FINALIZED", "workflow execution was already finalized")
+            raise conflict(
+                variations.ALREADY_FINALIZED,
+                "ALREADY_FINALIZED",
+                "workflow execution was already finalized",
+            )
         _require_active(execution)
         execution.finalize_count += 1
-        sim.start_processing(execution, sim.base_url(request.base_url))
+        sim.lifecycle.start_processing(execution, sim.base_url(request.base_url))
         body = {
             "timestamp": sim.state.timestamp(),
             "account": {"id": execution.account_id},

@@ -11,7 +11,7 @@ from PIL import Image
 
 from jumio_simulator.errors import ApiError, bad_request
 
-MAX_FILE_BYTES = 15 * 1024 * 1024
+MAX_FILE_BYTES = 15_000_000  # "15 MB", read strictly (decimal): the smaller of the two readings
 MAX_SIDE = 8000
 MIN_LONGEST_SIDE_ON_ADD = 300
 MAX_DOCUMENT_PAGES = 30
@@ -38,7 +38,7 @@ def sniff(content: bytes) -> str | None:
 
 
 def check_size(content: bytes) -> None:
-    """413 above 15 MB (the current Credentials API limit)."""
+    """413 above 15 MB = 15,000,000 bytes (the current Credentials API limit, read strictly)."""
     if len(content) > MAX_FILE_BYTES:
         raise ApiError(
             413, f"file is {len(content)} bytes, larger than 15 MB ({MAX_FILE_BYTES} bytes)"

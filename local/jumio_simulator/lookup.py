@@ -16,19 +16,25 @@ def is_uuid(value: str) -> bool:
         return False
 
 
-def find_account(state: SimulatorState, account_id: str) -> Account:
-    """The live account, else 404."""
+def find_account(
+    state: SimulatorState, account_id: str, *, include_deleted: bool = False
+) -> Account:
+    """The live account (or a deleted one when asked), else 404."""
     account = state.accounts.get(account_id.lower()) if is_uuid(account_id) else None
-    if account is None or account.deleted:
+    if account is None or (account.deleted and not include_deleted):
         raise not_found("account not found")
     return account
 
 
-def find_execution(state: SimulatorState, account_id: str, execution_id: str) -> WorkflowExecution:
-    """The live workflow execution of that live account, else 404."""
-    account = find_account(state, account_id)
+def find_execution(
+    state: SimulatorState, account_id: str, execution_id: str, *, include_deleted: bool = False
+) -> WorkflowExecution:
+    """The live workflow execution of that live account (or deleted ones when asked), else 404."""
+    account = find_account(state, account_id, include_deleted=include_deleted)
     execution = state.executions.get(execution_id.lower()) if is_uuid(execution_id) else None
-    if execution is None or execution.deleted or execution.account_id != account.id:
+    if execution is None or execution.account_id != account.id:
+        raise not_found("workflow execution not found")
+    if execution.deleted and not include_deleted:
         raise not_found("workflow execution not found")
     return execution
 

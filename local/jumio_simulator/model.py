@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 INITIATED = "INITIATED"
 ACQUIRED = "ACQUIRED"
 PROCESSED = "PROCESSED"
+SESSION_EXPIRED = "SESSION_EXPIRED"
 TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105 - a status, not a secret
+CALLBACK_STATUSES = frozenset({PROCESSED, SESSION_EXPIRED, TOKEN_EXPIRED})
 
 TENANT_TOKEN_SECONDS = 3600
 
@@ -55,7 +57,11 @@ class Credential:
 
 @dataclass
 class WorkflowExecution:
-    """One transaction: its credentials, its token expiry, its status and callback target."""
+    """One transaction: its credentials, its clock marks, its status and callback target.
+
+    `last_action_at` is the simulated time of the last upload or part deletion: the 15-minute
+    session timeout counts from it (None until the first action).
+    """
 
     id: str
     account_id: str
@@ -63,15 +69,35 @@ class WorkflowExecution:
     token_expires_at: float
     callback_url: str | None
     user_reference: str | None
+    customer_internal_reference: str = ""
+    created_at: float = 0.0
     credentials: dict[str, Credential] = field(default_factory=dict)
     status: str = INITIATED
     finalize_count: int = 0
     deleted: bool = False
+    last_action_at: float | None = None
+    started_at: float | None = None
+    completed_at: float | None = None
+    decision_override: str | None = None
 
     @property
     def is_active(self) -> bool:
         """Uploads, updates and deletes are allowed only before finalize and expiry."""
         return self.status == INITIATED and not self.deleted
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    """Who an `api.token` was issued to: one credential of one workflow execution."""
+
+    execution_id: str
+    credential_id: str
+
+
+def format_timestamp(epoch_seconds: float) -> str:
+    """Jumio's timestamp format, UTC with milliseconds: 2021-05-28T09:17:50.240Z."""
+    moment = datetime.fromtimestamp(epoch_seconds, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -92,17 +118,16 @@ class SimulatorState:
         self.generation = 0
         self.accounts: dict[str, Account] = {}
         self.executions: dict[str, WorkflowExecution] = {}
-        self.token_owner: dict[str, str] = {}
+        self.token_owner: dict[str, TokenOwner] = {}
         self.tenant_tokens: dict[str, float] = {}
 
     def now(self) -> float:
         """The simulated clock in epoch seconds."""
         return time.time() + self.clock_offset
 
-    def timestamp(self) -> str:
+    def timestamp(self, at: float | None = None) -> str:
         """Jumio's timestamp format, UTC with milliseconds: 2021-05-28T09:17:50.240Z."""
-        moment = datetime.fromtimestamp(self.now(), tz=UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return format_timestamp(self.now() if at is None else at)
 
     def clear(self) -> None:
         """Forget everything; `generation` lets pending timers notice they are stale."""

@@ -23,6 +23,7 @@ ROUTE_NAMES = (
     "delete_pages",
     "finalize",
     "status",
+    "details",
     "delete_workflow",
     "delete_account",
 )
@@ -36,6 +37,7 @@ _TABLE: list[tuple[str, re.Pattern[str], str]] = [
     ("PUT", re.compile(_EXECUTION), "finalize"),
     ("DELETE", re.compile(_EXECUTION), "delete_workflow"),
     ("GET", re.compile(_EXECUTION + "/status"), "status"),
+    ("GET", re.compile(_EXECUTION), "details"),
     ("POST", re.compile(_CLASSIFIER), "add_part"),
     ("PUT", re.compile(_CLASSIFIER), "update_part"),
     ("DELETE", re.compile(_CLASSIFIER), "delete_part"),

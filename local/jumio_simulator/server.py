@@ -1,4 +1,4 @@
-"""The HTTP layer: parse, apply faults, dispatch, log, answer (HTTP/1.1 keep-alive).
+"""The HTTP layer: parse, fault, rate-limit, dispatch, log, answer (HTTP/1.1 keep-alive).
 
 Faults that break the transport (`reset`, `drop`) live here because only this layer owns the
 socket. Every API request is logged before its answer is written, so a test that reads the
@@ -17,15 +17,12 @@ from jumio_simulator.admin import ADMIN_PREFIX, handle_admin
 from jumio_simulator.app import Simulator
 from jumio_simulator.errors import ApiError
 from jumio_simulator.messages import ApiRequest, ApiResponse
+from jumio_simulator.rate_limits import TOO_MANY_REQUESTS, retry_after_header
 from jumio_simulator.routing import match_route, path_is_known
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
-TOO_MANY_REQUESTS = {
-    "title": "Too Many Requests",
-    "status": 429,
-    "detail": "Request limit exceeded",
-}
+RATE_LIMIT = "rate_limit"
 
 
 class SimulatorHTTPServer(ThreadingHTTPServer):
@@ -37,6 +34,8 @@ class SimulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         super().__init__(address, SimulatorRequestHandler)
         self.simulator = simulator
+        simulator.served_at(self.base_url)
+        simulator.start_background()
 
     @property
     def base_url(self) -> str:
@@ -198,6 +197,11 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         if kind in ("400", "500", "503"):
             error = ApiError(int(kind), "simulated fault")
             return ApiResponse(error.status, error.body()), kind
+        wait = simulator.limits.wait_for(route)
+        if wait is not None:
+            profile = simulator.runtime.profile
+            headers = retry_after_header(wait) if profile.retry_after_on_429 else {}
+            return ApiResponse(429, dict(TOO_MANY_REQUESTS), headers), RATE_LIMIT
         response = simulator.dispatch(route, request, params)
         if kind == "drop":
             self._log_transport_fault(simulator, route, request.path, "drop")

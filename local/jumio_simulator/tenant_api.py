@@ -1,4 +1,4 @@
-"""Tenant routes: OAuth token, account create/update, retrieval status, deletions."""
+"""Tenant routes: OAuth token, account create/update, deletions (retrieval: retrieval_api)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from jumio_simulator.model import (
     Account,
     Credential,
     PartRecord,
+    TokenOwner,
     WorkflowExecution,
 )
 from jumio_simulator.tokens import new_access_token, new_jwt_like_token
@@ -76,6 +77,8 @@ def _new_execution(sim: Simulator, account: Account, spec: AccountRequest) -> Wo
         token_expires_at=state.now() + spec.token_lifetime_seconds,
         callback_url=spec.callback_url,
         user_reference=spec.user_reference,
+        customer_internal_reference=spec.customer_internal_reference,
+        created_at=state.now(),
     )
     for category in categories_for(spec.workflow_key, spec.requested_categories):
         channels = CHANNELS_BY_CATEGORY[category]
@@ -91,7 +94,7 @@ def _new_execution(sim: Simulator, account: Account, spec: AccountRequest) -> Wo
         )
         execution.credentials[credential.id] = credential
         if token:
-            state.token_owner[token] = execution.id
+            state.token_owner[token] = TokenOwner(execution.id, credential.id)
     state.executions[execution.id] = execution
     account.workflow_ids.append(execution.id)
     return execution
@@ -161,33 +164,10 @@ def update_account(sim: Simulator, request: ApiRequest, params: dict[str, str]) 
         return ApiResponse(200, _account_response(sim, base, account, execution))
 
 
-def retrieval_status(sim: Simulator, request: ApiRequest, params: dict[str, str]) -> ApiResponse:
-    """GET .../status: {account{id, href}, workflowExecution{id, href, definitionKey, status}}."""
-    require_tenant(sim, request)
-    base = sim.base_url(request.base_url)
-    with sim.state.lock:
-        execution = find_execution(sim.state, params["account"], params["execution"])
-        sim.expire_if_due(execution, base)
-        account_href = f"{base}/api/v1/accounts/{execution.account_id}"
-        return ApiResponse(
-            200,
-            {
-                "account": {"id": execution.account_id, "href": account_href},
-                "workflowExecution": {
-                    "id": execution.id,
-                    "href": execution_href(base, execution),
-                    "definitionKey": execution.definition_key,
-                    "status": execution.status,
-                },
-            },
-        )
-
-
-def _forget_tokens(sim: Simulator, execution: WorkflowExecution) -> None:
+def _delete_execution(execution: WorkflowExecution) -> None:
+    """Mark it deleted and drop its data; its tokens stay known so a late call can be told."""
     execution.deleted = True
     for credential in execution.credentials.values():
-        if credential.token:
-            sim.state.token_owner.pop(credential.token, None)
         credential.prepared_data = None
 
 
@@ -196,7 +176,7 @@ def delete_workflow(sim: Simulator, request: ApiRequest, params: dict[str, str])
     require_tenant(sim, request)
     with sim.state.lock:
         execution = find_execution(sim.state, params["account"], params["execution"])
-        _forget_tokens(sim, execution)
+        _delete_execution(execution)
     return ApiResponse(200, {})
 
 
@@ -207,5 +187,5 @@ def delete_account(sim: Simulator, request: ApiRequest, params: dict[str, str]) 
         account = find_account(sim.state, params["account"])
         account.deleted = True
         for execution_id in account.workflow_ids:
-            _forget_tokens(sim, sim.state.executions[execution_id])
+            _delete_execution(sim.state.executions[execution_id])
     return ApiResponse(200, {})

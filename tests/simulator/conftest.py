@@ -24,6 +24,13 @@ def sim(simulator_server: SimulatorHandle) -> SimulatorHandle:
 
 
 @pytest.fixture
+def strict(sim: SimulatorHandle) -> SimulatorHandle:
+    """The simulator in strict error mode: conflicts carry PART_EXISTS-style detail codes."""
+    sim.admin.set_config({"errorMode": "strict"})
+    return sim
+
+
+@pytest.fixture
 def http() -> Iterator[requests.Session]:
     with api_session() as session:
         yield session

@@ -15,6 +15,8 @@ from typing import Any
 import requests
 from PIL import Image
 
+from jumio_simulator.variations import SeedProfile, profile_for
+
 USER_AGENT = "SimulatorContractTests/1.0"
 
 
@@ -109,15 +111,26 @@ def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> Any:
 
 
 class CallbackReceiver:
-    """A tiny local HTTP server that records every JSON POSTed to it."""
+    """A tiny local HTTP server that records every JSON POSTed to it.
 
-    def __init__(self) -> None:
+    With `hold=True` it answers nobody until `release()`; `arrived` is set as soon as a POST
+    came in, so a test can see a callback in flight.
+    """
+
+    def __init__(self, *, hold: bool = False) -> None:
         received: queue.Queue[dict[str, Any]] = queue.Queue()
+        arrived = threading.Event()
+        released = threading.Event()
+        if not hold:
+            released.set()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                received.put(json.loads(self.rfile.read(length)))
+                body = json.loads(self.rfile.read(length))
+                arrived.set()
+                released.wait(timeout=30)
+                received.put(body)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -126,16 +139,41 @@ class CallbackReceiver:
                 pass
 
         self.received = received
+        self.arrived = arrived
+        self._released = released
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/jumio-callback"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
 
     def next(self, timeout: float = 5.0) -> dict[str, Any]:
         """The next callback body (waits for it)."""
         return self.received.get(timeout=timeout)
 
+    def release(self) -> None:
+        """Let held callbacks be answered."""
+        self._released.set()
+
     def close(self) -> None:
         """Stop the receiver."""
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+def seed_where(condition: Callable[[SeedProfile], bool], limit: int = 2000) -> int:
+    """The first seed whose profile of undocumented answers meets `condition`."""
+    return next(seed for seed in range(limit) if condition(profile_for(seed)))
+
+
+def status_url(base_url: str, execution: Execution) -> str:
+    """The retrieval status route of an execution."""
+    return f"{execution_url(base_url, execution)}/status"
+
+
+def execution_url(base_url: str, execution: Execution) -> str:
+    """The execution's own path: finalize (PUT), details (GET), deletion (DELETE)."""
+    return f"{base_url}/api/v1/accounts/{execution.account_id}/workflow-executions/{execution.id}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import requests
 
+from jumio_simulator.error_modes import DEFAULT_ERROR_MODE
 from tests.simulator.helpers import USER_AGENT, Execution, file_field, image_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -101,3 +102,47 @@ def test_cli_prints_its_base_url_and_serves():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _cli_config(*flags: str) -> dict:
+    process = subprocess.Popen(
+        [
+            str(REPO_ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "jumio_simulator",
+            "--port",
+            "0",
+            *flags,
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        return requests.get(f"{base_url}/__admin/config", timeout=5).json()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_cli_sets_error_mode_seed_idle_time_and_switches_limits_off():
+    config = _cli_config(
+        "--error-mode", "opaque", "--seed", "3", "--session-idle-seconds", "60", "--no-rate-limits"
+    )
+    assert (config["errorMode"], config["seed"], config["sessionIdleSeconds"]) == ("opaque", 3, 60)
+    assert config["rateLimits"]["enabled"] is False
+
+
+def test_cli_takes_rate_limits_as_json():
+    config = _cli_config("--rate-limits", '{"account": {"burst": 2, "perSecond": 0.5}}')
+    assert config["errorMode"] == DEFAULT_ERROR_MODE
+    assert config["rateLimits"]["enabled"] is True
+    assert config["rateLimits"]["account"] == {"burst": 2, "perSecond": 0.5}
+
+
+def test_config_shows_the_seeds_answers_to_undocumented_questions(sim):
+    undocumented = sim.admin.config()["undocumented"]
+    assert set(undocumented) == {"conflictStatus", "updateOfMissingPart", "retryAfterOn429"}
+    assert set(undocumented["conflictStatus"].values()) <= {400, 403, 404, 409}

@@ -129,7 +129,8 @@ def test_document_via_the_parts_collection_path_is_accepted(http, document_execu
     assert response.status_code == 200
 
 
-def test_delete_all_pages_then_404(sim, http, document_execution):
+def test_delete_all_pages_then_404(strict, http, document_execution):
+    sim = strict
     href = document_execution.part_href("DOCUMENT", "document")
     headers = document_execution.auth("DOCUMENT")
     http.post(href, headers=headers, files=file_field(pdf_bytes(2), "a.pdf"))
@@ -138,3 +139,112 @@ def test_delete_all_pages_then_404(sim, http, document_execution):
     assert deleted.json() == {}
     assert _credential_state(sim, document_execution, "DOCUMENT")["pages"] == 0
     assert http.delete(href, headers=headers).status_code == 404
+
+
+FULL_PREPARED_DATA = {
+    "suffix": "Mr",
+    "firstName": "FIRSTNAME",
+    "middleName": "MIDDLE",
+    "lastName": "LASTNAME",
+    "sex": "M",
+    "dateOfBirth": "1985-01-01",
+    "socialSecurityNumber": "3387462834",
+    "nationality": "BRA",
+    "email": "tmp@tmp.com",
+    "phoneNumber": "2134445678",
+    "phoneNumber2": "3109992939",
+    "personalNumber": "1234567890123456",
+    "address": {
+        "line1": "123 HIGHLAND DRIVE",
+        "line2": "",
+        "line3": "x",
+        "line4": "y",
+        "line5": "z",
+        "postalCode": "12345",
+        "city": "CITY",
+        "subdivision": "Indiana",
+        "country": "BRA",
+    },
+    "id": {
+        "idNumber": "ABCD12345",
+        "issuingDate": "2014-02-20",
+        "expiryDate": "2034-11-30",
+        "type": "DRIVING_LICENSE",
+    },
+    "kyc": {"anything": {"nested": True}},
+    "bank": {"iban": "BR1500000000000010932840814P2"},
+    "business": {},
+}
+
+
+def test_every_documented_prepared_data_field_is_accepted(http, execution):
+    response = http.post(
+        execution.part_href("DATA", "prepared_data"),
+        headers=execution.auth("DATA"),
+        json=FULL_PREPARED_DATA,
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"favouriteColour": "blue"}, "favouriteColour"),
+        ({"firstName": 123}, "firstName"),
+        ({"lastName": None}, "lastName"),
+        ({"sex": "X"}, "sex"),
+        ({"dateOfBirth": "1985-1-1"}, "dateOfBirth"),
+        ({"dateOfBirth": "1985-02-30"}, "dateOfBirth"),
+        ({"dateOfBirth": 19850101}, "dateOfBirth"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "a@b"}, "email"),
+        ({"address": {"street": "x"}}, "address"),
+        ({"address": {"city": 5}}, "address.city"),
+        ({"address": "123 HIGHLAND DRIVE"}, "address"),
+        ({"id": {"type": "VISA"}}, "id.type"),
+        ({"id": {"expiryDate": "2034/11/30"}}, "id.expiryDate"),
+        ({"id": {"idNumber": 42}}, "id.idNumber"),
+        ({"kyc": "low risk"}, "kyc"),
+    ],
+)
+def test_prepared_data_off_the_schema_is_400_naming_the_field(sim, http, execution, change, field):
+    response = http.post(
+        execution.part_href("DATA", "prepared_data"),
+        headers=execution.auth("DATA"),
+        json={**PREPARED_DATA, **change},
+    )
+    assert response.status_code == 400
+    assert field in response.json()["detail"]
+    assert _credential_state(sim, execution, "DATA")["parts"]["PREPARED_DATA"]["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        [("a.jpg", image_bytes()), ("b.pdf", pdf_bytes(1))],
+        [("a.pdf", pdf_bytes(1)), ("b.pdf", pdf_bytes(2))],
+    ],
+)
+def test_a_document_request_holds_images_or_one_pdf_not_both(sim, http, document_execution, files):
+    response = http.post(
+        document_execution.part_href("DOCUMENT", "document"),
+        headers=document_execution.auth("DOCUMENT"),
+        files=[("file", (name, content, "application/octet-stream")) for name, content in files],
+    )
+    assert response.status_code == 400
+    assert "PDF" in response.json()["detail"]
+    assert _credential_state(sim, document_execution, "DOCUMENT")["pages"] == 0
+
+
+def test_document_files_over_15_000_000_bytes_in_total_are_413(http, document_execution):
+    half = image_bytes()
+    padded = half + bytes(7_500_001 - len(half))
+    response = http.post(
+        document_execution.part_href("DOCUMENT", "document"),
+        headers=document_execution.auth("DOCUMENT"),
+        files=[
+            ("file", ("a.jpg", padded, "image/jpeg")),
+            ("file", ("b.jpg", padded, "image/jpeg")),
+        ],
+    )
+    assert response.status_code == 413

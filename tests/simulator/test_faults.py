@@ -56,7 +56,8 @@ def test_reset_closes_the_connection_before_processing(sim, http, execution):
     assert (entry["route"], entry["status"], entry["fault"]) == ("add_part", None, "reset")
 
 
-def test_drop_processes_then_closes_without_answer(sim, http, execution):
+def test_drop_processes_then_closes_without_answer(strict, http, execution):
+    sim = strict
     sim.admin.set_faults({"routes": {"add_part": {"pDrop": 1.0}}})
     with pytest.raises(requests.ConnectionError):
         _add_front(http, execution)
@@ -67,7 +68,8 @@ def test_drop_processes_then_closes_without_answer(sim, http, execution):
     assert faults == ["drop", None]
 
 
-def test_script_is_consumed_first_then_requests_succeed(sim, http, execution):
+def test_script_is_consumed_first_then_requests_succeed(strict, http, execution):
+    sim = strict
     sim.admin.set_faults({"script": {"add_part": ["503", "429", "ok", "500"]}})
     statuses = [_add_front(http, execution).status_code for _ in range(5)]
     assert statuses == [503, 429, 200, 500, 409]
@@ -130,7 +132,9 @@ def test_invalid_fault_config_is_400(sim, http, config):
     assert response.json()["detail"]
 
 
-def test_concurrent_adds_of_one_part_land_exactly_once(sim, execution):
+def test_concurrent_adds_of_one_part_land_exactly_once(strict, execution):
+    sim = strict
+
     def add(_: int) -> int:
         with api_session() as session:
             return _add_front(session, execution).status_code

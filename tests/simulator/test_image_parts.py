@@ -50,11 +50,34 @@ def test_png_accepted_and_judged_by_content_not_by_name(http, execution):
     assert response.status_code == 200
 
 
-def test_any_token_of_the_same_execution_is_accepted(http, execution):
-    response = http.post(
-        _front(execution), headers=execution.auth("DATA"), files=file_field(image_bytes())
+def test_another_credentials_token_of_the_same_execution_is_403(sim, http, execution):
+    selfie_token = execution.auth("SELFIE")
+    added = http.post(_front(execution), headers=selfie_token, files=file_field(image_bytes()))
+    assert added.status_code == 403
+    assert added.json()["title"] == "Forbidden"
+    assert _parts(sim, execution, "ID")["FRONT"]["adds"] == 0
+    assert (
+        http.post(
+            _front(execution), headers=execution.auth("ID"), files=file_field(image_bytes())
+        ).status_code
+        == 200
     )
-    assert response.status_code == 200
+    for response in (
+        http.put(_front(execution), headers=selfie_token, files=file_field(image_bytes())),
+        http.delete(_front(execution), headers=selfie_token),
+        http.post(
+            execution.part_href("DATA", "prepared_data"),
+            headers=execution.auth("ID"),
+            json={"firstName": "X"},
+        ),
+    ):
+        assert response.status_code == 403
+    assert _parts(sim, execution, "ID")["FRONT"] == {
+        "count": 1,
+        "adds": 1,
+        "updates": 0,
+        "deletes": 0,
+    }
 
 
 def test_token_of_another_execution_is_401(sim, http, execution):
@@ -148,12 +171,29 @@ def test_other_image_formats_named_jpg_are_400(http, execution, fmt):
     assert "JPEG or PNG" in response.json()["detail"]
 
 
-def test_file_over_15_mb_is_413(http, execution):
-    oversized = b"\xff\xd8\xff" + bytes(15 * 1024 * 1024 - 2)
+def _jpeg_of_exactly(size: int) -> bytes:
+    """A decodable JPEG padded after its end marker to exactly `size` bytes."""
+    jpeg = image_bytes()
+    return jpeg + bytes(size - len(jpeg))
+
+
+def test_file_of_15_000_000_bytes_is_accepted(http, execution):
     response = http.post(
-        _front(execution), headers=execution.auth("ID"), files=file_field(oversized)
+        _front(execution),
+        headers=execution.auth("ID"),
+        files=file_field(_jpeg_of_exactly(15_000_000)),
+    )
+    assert response.status_code == 200
+
+
+def test_file_over_15_000_000_bytes_is_413(http, execution):
+    response = http.post(
+        _front(execution),
+        headers=execution.auth("ID"),
+        files=file_field(_jpeg_of_exactly(15_000_001)),
     )
     assert response.status_code == 413
+    assert "15000000" in response.json()["detail"]
 
 
 def test_image_wider_than_8000_px_is_400(http, execution):
@@ -197,7 +237,8 @@ def test_truncated_image_is_400(http, execution):
     assert "decoded" in response.json()["detail"]
 
 
-def test_adding_an_existing_part_is_409_and_update_replaces_it(sim, http, execution):
+def test_adding_an_existing_part_is_409_and_update_replaces_it(strict, http, execution):
+    sim = strict
     headers = execution.auth("ID")
     assert (
         http.post(_front(execution), headers=headers, files=file_field(image_bytes())).status_code
@@ -218,14 +259,15 @@ def test_adding_an_existing_part_is_409_and_update_replaces_it(sim, http, execut
     }
 
 
-def test_update_of_a_part_never_added_is_404(http, execution):
+def test_update_of_a_part_never_added_is_404(strict, http, execution):
     response = http.put(
         _front(execution), headers=execution.auth("ID"), files=file_field(image_bytes())
     )
     assert response.status_code == 404
 
 
-def test_delete_part_then_it_is_gone(sim, http, execution):
+def test_delete_part_then_it_is_gone(strict, http, execution):
+    sim = strict
     headers = execution.auth("ID")
     http.post(_front(execution), headers=headers, files=file_field(image_bytes()))
     deleted = http.delete(_front(execution), headers=headers)
@@ -235,7 +277,7 @@ def test_delete_part_then_it_is_gone(sim, http, execution):
     assert _parts(sim, execution, "ID")["FRONT"]["count"] == 0
 
 
-def test_after_finalize_uploads_and_deletes_are_409_workflow_not_active(http, execution):
+def test_after_finalize_uploads_and_deletes_are_409_workflow_not_active(strict, http, execution):
     headers = execution.auth("ID")
     http.post(_front(execution), headers=headers, files=file_field(image_bytes()))
     assert http.put(execution.href(), headers=headers).status_code == 200
