@@ -177,11 +177,13 @@ def test_document_pages_upload_and_delete(
 ) -> None:
     account = jumio_sim.create_account(10026)
     api = credential(account, "DOCUMENT")["api"]
-    pages = [
-        (make_jpeg(1200, 1600), "image/jpeg", "1.jpg"),
-        (make_pdf(pages=2), "application/pdf", "2.pdf"),
-    ]
-    creds.upload_document(api["parts"]["document"], api["token"], pages)
+    # Image(s) or one PDF per request (Jumio: "image(s)/single pdf"); pages accumulate.
+    creds.upload_document(
+        api["parts"]["document"], api["token"], [(make_jpeg(1200, 1600), "image/jpeg", "1.jpg")]
+    )
+    creds.upload_document(
+        api["parts"]["document"], api["token"], [(make_pdf(pages=2), "application/pdf", "2.pdf")]
+    )
     workflow_id = account["workflowExecution"]["id"]
     credential_id = credential(account, "DOCUMENT")["id"]
     state = jumio_sim.admin.state()["workflowExecutions"][workflow_id]
@@ -568,3 +570,25 @@ def test_no_token_secret_or_body_reaches_logs_or_errors(
         assert value not in seen
     assert "ZELDA" not in seen
     assert "Authorization" not in seen
+
+
+@pytest.mark.parametrize(
+    "pages",
+    [
+        [("jpeg", "image/jpeg", "1.jpg"), ("pdf", "application/pdf", "2.pdf")],
+        [("pdf", "application/pdf", "1.pdf"), ("pdf", "application/pdf", "2.pdf")],
+    ],
+    ids=["image-and-pdf", "two-pdfs"],
+)
+def test_a_document_request_holds_images_or_one_pdf(
+    jumio_sim: SimulatorHandle, creds: CredentialsClient, pages: list[tuple[str, str, str]]
+) -> None:
+    account = jumio_sim.create_account(10026)
+    api = credential(account, "DOCUMENT")["api"]
+    jumio_sim.admin.clear_requests()
+    content = {"jpeg": make_jpeg(1200, 1600), "pdf": make_pdf(pages=1)}
+    with pytest.raises(ValueError, match="image\\(s\\) or one PDF"):
+        creds.upload_document(
+            api["parts"]["document"], api["token"], [(content[c], t, n) for c, t, n in pages]
+        )
+    assert requests_on(jumio_sim, "document") == []

@@ -81,6 +81,9 @@ class CredentialsClient:
                 raise ValueError(f"document page {number} must be (content, content_type, name)")
             content, content_type, filename = page
             files.append(_file_field(content, content_type, filename, DOCUMENT_TYPES))
+        pdfs = sum(content_type == "application/pdf" for _, content_type, _ in pages)
+        if pdfs and len(pages) > 1:
+            raise ValueError("a document request holds image(s) or one PDF, not both or two PDFs")
         response = self._http.send(
             "upload_document",
             "POST",
