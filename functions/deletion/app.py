@@ -19,7 +19,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.audit_trail import AuditTrail
 from jumio_pipeline.adapters.capture_objects import S3ObjectStore
-from jumio_pipeline.adapters.idempotency import IdempotencyRecords
+from jumio_pipeline.adapters.idempotency import (
+    ERASURE_REQUEST_KEY_PREFIX,
+    ONE_DAY_SECONDS,
+    IdempotencyRecords,
+    RunOnce,
+)
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.queues import DeadLetterQueue, MessageQueue
@@ -49,8 +54,18 @@ eraser = Eraser(
 )
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
 failures = failure_handling(settings, observed, dead_letters)
+once = RunOnce(
+    table_name=settings.idempotency_table,
+    key_prefix=ERASURE_REQUEST_KEY_PREFIX,
+    data_keyword="request_key",
+    # Long enough for the concurrent copies; later replays are answered from the audit trail.
+    expires_after_seconds=ONE_DAY_SECONDS,
+)
 requests = ErasureRequests(
-    eraser=eraser, audit=AuditTrail(settings.audit_table), dead_letters=dead_letters
+    eraser=eraser,
+    audit=AuditTrail(settings.audit_table),
+    dead_letters=dead_letters,
+    once=once,
 )
 retention = RetentionRun(
     eraser=eraser,
@@ -64,6 +79,13 @@ def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)
     result = requests.handle(record.body, record.message_id)
     logger.set_correlation_id(result.request_id)
+    if result.replayed:
+        logger.info(
+            "erasure request replayed: answered from its audit record",
+            extra={"outcome": result.outcome.value, "scope": result.scope},
+        )
+        metrics.count("ErasureReplayed")
+        return
     if result.outcome is AuditOutcome.FAILED:
         logger.warning(
             "erasure request refused", extra={"reason": result.reason, "detail": result.detail}
@@ -90,6 +112,7 @@ def file_retention_requests() -> dict[str, Any]:
 
 @observed.entrypoint()
 def handler(event: dict, context: LambdaContext) -> dict:
+    once.register_lambda_context(context)
     if isinstance(event, dict) and event.get("source") == RETENTION_SOURCE:
         return file_retention_requests()
     return process_batch(event, context, record_handler, failures)

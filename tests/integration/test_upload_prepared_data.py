@@ -400,12 +400,14 @@ def test_data_whose_session_never_comes_is_parked_with_the_reason_after_the_wait
     rig.drain()
 
     parked = rig.dlq()  # at least once: a redelivered copy may be parked a second time
-    assert parked and {p["reason"] for p in parked} == {"SESSION_NOT_REGISTERED"}
+    assert parked
+    assert {p["reason"] for p in parked} == {"SESSION_NOT_REGISTERED"}
     assert all("3600 s" in p["detail"] for p in parked)
     assert rig.ledger.parts(unknown) == []
     assert rig.uploads() == []
     lines = [r for r in caplog.records if r.getMessage() == "prepared data waits for its session"]
-    assert lines and all(line.parked is True for line in lines)
+    assert lines
+    assert all(line.parked is True for line in lines)
     metrics = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"_aws"' in x]
     assert any(m.get("PreparedDataParked") == [1.0] for m in metrics)
 

@@ -20,6 +20,10 @@ from jumio_pipeline.adapters.aws_errors import is_conditional_check_failure
 from jumio_pipeline.adapters.dynamodb_pages import all_items
 from jumio_pipeline.domain.erasure_report import AuditOutcome, ErasureReport
 
+FINAL_OUTCOMES = frozenset(
+    {AuditOutcome.COMPLETED.value, AuditOutcome.NO_OP.value, AuditOutcome.FAILED.value}
+)
+
 
 class AuditTrail:
     """Writes audit records to the AuditTable (``requestId`` pk, ``at`` sk)."""
@@ -69,6 +73,12 @@ class AuditTrail:
                 if not is_conditional_check_failure(exc):
                     raise
         raise RuntimeError("audit record could not be appended: timestamps kept clashing")
+
+    def final_record(self, request_id: str) -> dict[str, Any] | None:
+        """The first record that ended the request (COMPLETED, NO_OP or FAILED), if any."""
+        return next(
+            (r for r in self.history(request_id) if r.get("outcome") in FINAL_OUTCOMES), None
+        )
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
         """Every record of a request, oldest first (for operators and tests)."""

@@ -28,6 +28,7 @@ from jumio_pipeline.domain.capture_identity import ObjectVersion
 
 CAPTURE_KEY_PREFIX = "add_part.deliver_once"
 PREPARED_DATA_KEY_PREFIX = "upload_prepared_data"
+ERASURE_REQUEST_KEY_PREFIX = "deletion.request"
 ONE_DAY_SECONDS = 86400
 
 Result = TypeVar("Result")

@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from jumio_pipeline.domain.erasure_report import AuditOutcome, ErasureReport
 from jumio_pipeline.domain.erasure_request import (
@@ -30,7 +31,7 @@ from jumio_pipeline.domain.errors import (
     JumioPermanentError,
 )
 from jumio_pipeline.services.erasure import Eraser
-from jumio_pipeline.services.ports import AuditLog, Clock, DeadLetters, RequestQueue
+from jumio_pipeline.services.ports import AuditLog, Clock, DeadLetters, RequestQueue, RunOnceGuard
 
 PERMANENT = (InvalidMessage, ErasureRefused, JumioPermanentError)
 
@@ -45,10 +46,17 @@ class RequestOutcome:
     reason: str | None = None
     detail: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    replayed: bool = False  # answered from the audit record of an earlier delivery
 
 
 class ErasureRequests:
-    """``handle(body, message_id)``: erase and audit; transient failures are re-raised."""
+    """``handle(body, message_id)``: erase and audit; transient failures are re-raised.
+
+    A request is recognised by its ``requestId``: sent again after it ended (COMPLETED, NO_OP
+    or FAILED), it is answered from its audit record and nothing runs again; delivered twice
+    at once, one copy runs and the other meets the run-once guard (a transient failure,
+    retried in seconds, then answered from the record the first copy wrote).
+    """
 
     def __init__(
         self,
@@ -56,12 +64,14 @@ class ErasureRequests:
         eraser: Eraser,
         audit: AuditLog,
         dead_letters: DeadLetters,
+        once: RunOnceGuard,
         clock: Clock = time.time,
     ) -> None:
         self._eraser = eraser
         self._audit = audit
         self._dead_letters = dead_letters
         self._clock = clock
+        self._carry_out_once = once.guard(self._carry_out)
 
     def handle(self, body: str, message_id: str) -> RequestOutcome:
         """Carry out one request message; the outcome says what the audit record says."""
@@ -72,6 +82,33 @@ class ErasureRequests:
             return self._park(
                 body, message_id, _report_for_unparsed(body, message_id), exc, started_at
             )
+        earlier = self._audit.final_record(request.requestId)
+        if earlier is not None:
+            return _replayed(earlier)
+        outcome = self._carry_out_once(
+            request_key={"requestId": request.requestId},
+            request=request,
+            body=body,
+            message_id=message_id,
+            started_at=started_at,
+        )
+        return RequestOutcome(**{**outcome, "outcome": AuditOutcome(outcome["outcome"])})
+
+    def _carry_out(
+        self,
+        request_key: dict[str, str],
+        request: DeletionRequest,
+        body: str,
+        message_id: str,
+        started_at: float,
+    ) -> dict[str, Any]:
+        """Erase and audit, once per requestId at a time; returns the outcome's fields."""
+        return vars(self._erase_and_audit(request, body, message_id, started_at))
+
+    def _erase_and_audit(
+        self, request: DeletionRequest, body: str, message_id: str, started_at: float
+    ) -> RequestOutcome:
+        """One attempt, audited: COMPLETED/NO_OP, FAILED (parked) or RETRYING (re-raised)."""
         try:
             report = self._eraser.erase(request)
         except PERMANENT as exc:
@@ -124,6 +161,18 @@ class ErasureRequests:
             field=getattr(exc, "field", ""),
         )
         return RequestOutcome(AuditOutcome.FAILED, report.scope, report.requestId, reason, detail)
+
+
+def _replayed(record: dict[str, Any]) -> RequestOutcome:
+    """The answer to a request that already ended: what its audit record says."""
+    return RequestOutcome(
+        outcome=AuditOutcome(record["outcome"]),
+        scope=record.get("scope", "UNKNOWN"),
+        request_id=record["requestId"],
+        reason=record.get("reason"),
+        counts={name: int(count) for name, count in (record.get("deleted") or {}).items()},
+        replayed=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -255,6 +255,10 @@ class AuditLog(Protocol):
         source_message_id: str | None = None,
     ) -> dict[str, Any]: ...
 
+    def final_record(self, request_id: str) -> dict[str, Any] | None:
+        """The record that says how the request ended (COMPLETED, NO_OP, FAILED), if any."""
+        ...
+
 
 class RequestQueue(Protocol):
     """Files messages on a queue in batches (the daily retention run)."""
