@@ -15,8 +15,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jumio_pipeline.adapters.audit_trail import AuditTrail
 from jumio_pipeline.adapters.capture_objects import S3ObjectStore
-from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, RunOnce
+from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, IdempotencyRecords, RunOnce
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.queues import DeadLetterQueue, DelayedRequeue, delivery_of
@@ -24,12 +25,13 @@ from jumio_pipeline.adapters.s3_notifications import parse_notification
 from jumio_pipeline.adapters.step_functions import StepFunctions
 from jumio_pipeline.domain.capture_identity import CaptureIdentity, key_digest
 from jumio_pipeline.domain.capture_key import parse_capture_key
-from jumio_pipeline.domain.errors import InvalidMessage, SessionNotRegistered
+from jumio_pipeline.domain.errors import InvalidMessage, SessionDeleted, SessionNotRegistered
 from jumio_pipeline.handlers.observability import observability
 from jumio_pipeline.handlers.settings import AddPartSettings
 from jumio_pipeline.handlers.sqs_batch import failure_handling, park_invalid, process_batch
 from jumio_pipeline.services.capture import CaptureService
 from jumio_pipeline.services.completion import CompletionSignal
+from jumio_pipeline.services.erasure import LateCaptures
 from jumio_pipeline.services.session_wait import SessionWait
 
 settings = AddPartSettings.from_env()
@@ -52,6 +54,11 @@ session_wait = SessionWait(
     dead_letters=dead_letters,
     max_wait_seconds=settings.session_wait_max_seconds,
     base_delay_seconds=settings.session_wait_base_seconds,
+)
+late_captures = LateCaptures(
+    objects=S3ObjectStore(),
+    idempotency=IdempotencyRecords(settings.idempotency_table),
+    audit=AuditTrail(settings.audit_table),
 )
 once = RunOnce(
     table_name=settings.idempotency_table,
@@ -125,6 +132,8 @@ def _deliver_logged(identity: CaptureIdentity) -> dict[str, Any] | None:
         outcome = deliver_once(capture=identity.idempotency_payload(), identity=identity)
     except SessionNotRegistered:
         return None
+    except SessionDeleted:
+        outcome = _erase_late_capture(identity)
     logger.info(
         "capture processed",
         extra={
@@ -134,6 +143,15 @@ def _deliver_logged(identity: CaptureIdentity) -> dict[str, Any] | None:
         },
     )
     return outcome
+
+
+def _erase_late_capture(identity: CaptureIdentity) -> dict[str, Any]:
+    """A capture of an erased session: every version of its key deleted, and audited."""
+    workflow_execution_id = parse_capture_key(identity.encoded_key).workflow_execution_id
+    report = late_captures.erase(identity, workflow_execution_id)
+    metrics.count("LateCaptureErased")
+    counts = vars(report.counts) if report is not None else {}
+    return {"status": "ERASED", "reason": "SESSION_DELETED", **counts}
 
 
 @observed.entrypoint()

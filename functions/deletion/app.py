@@ -27,7 +27,7 @@ from jumio_pipeline.adapters.idempotency import (
 )
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.adapters.queues import DeadLetterQueue, MessageQueue
+from jumio_pipeline.adapters.queues import DeadLetterQueue, DeadLetterSweeper, MessageQueue
 from jumio_pipeline.adapters.secrets import TenantClientProvider, cached_secret
 from jumio_pipeline.adapters.step_functions import StepFunctions
 from jumio_pipeline.domain.erasure_report import AuditOutcome
@@ -51,6 +51,7 @@ eraser = Eraser(
     executions=StepFunctions(),
     parts_at_jumio=CredentialsClient(http),
     tenant=TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http),
+    dead_letters=DeadLetterSweeper(settings.dead_letter_queues),
 )
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
 failures = failure_handling(settings, observed, dead_letters)

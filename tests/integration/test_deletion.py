@@ -158,6 +158,17 @@ class World:
     def session_item(self, wf: str) -> dict[str, Any]:
         return self.ledger_table.get_item(Key={"pk": wf, "sk": "SESSION"})["Item"]
 
+    def all_dead_letters(self) -> list[str]:
+        """The bodies in every DLQ of the stack (received, then made visible again)."""
+        bodies: list[str] = []
+        for name in ("CaptureEventsDLQ", "SessionsDLQ", "PreparedDataDLQ", "RetentionRequestsDLQ"):
+            url = self.stack.physical(name)
+            while batch := self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30
+            ).get("Messages", []):
+                bodies += [m["Body"] for m in batch]
+        return bodies
+
     def part_item(self, wf: str, sort_key: str) -> dict[str, Any] | None:
         """A stored part item, as the ledger wrote it."""
         key = {"pk": wf, "sk": sort_key}
@@ -640,3 +651,111 @@ def test_prepared_data_for_an_erased_session_is_discarded_not_kept_in_the_dlq(
     }
     assert world.part_items(wf) == []
     assert not any(r["route"] == "prepared_data" for r in world.simulator.admin.requests())
+
+
+# --- nothing outlives an erasure ------------------------------------------------------------
+
+
+def test_captures_whose_key_spells_the_ids_in_upper_case_are_erased_too(world: World) -> None:
+    session, _ = world.register()
+    wf = session.workflow_execution_id
+    upper = f"captures/{wf.upper()}/{world.credential(session, 'ID').upper()}/FRONT.jpg"
+    lower_back = f"captures/{wf}/{world.credential(session, 'ID')}/BACK.jpg"
+    world.put(upper, make_jpeg(800, 600))
+    world.put(lower_back, make_jpeg(800, 600))
+    world.land()
+    assert world.part_item(wf, f"PART#{world.credential(session, 'ID')}#FRONT")["key"] == upper
+
+    world.request(requestId="req-upper", scope="SESSION", workflowExecutionId=wf)
+    world.drain()
+
+    assert world.versions(upper) == []
+    assert world.versions(f"captures/{wf}/") == []
+    assert world.idempotency_records(world.captures) == []
+    [audit] = world.audit_records("req-upper")
+    assert audit["deleted"]["objectVersions"] == 2
+
+
+def test_a_capture_arriving_after_its_session_was_erased_is_deleted_and_audited(
+    world: World,
+) -> None:
+    session, _ = world.register()
+    wf = session.workflow_execution_id
+    world.request(requestId="req-early", scope="SESSION", workflowExecutionId=wf)
+    world.drain()
+
+    late = world.put(
+        f"captures/{wf}/{world.credential(session, 'ID')}/FRONT.jpg", make_jpeg(800, 600)
+    )
+    world.land()
+
+    assert world.versions(late.key) == []
+    assert world.idempotency_records([late]) == []
+    assert world.part_items(wf) == []  # not recorded as UNKNOWN_PART or anything else
+    [audit] = [
+        r
+        for r in world.audit.scan(ConsistentRead=True)["Items"]
+        if r["requestId"].startswith(f"late-capture:{wf}:")
+    ]
+    assert (audit["outcome"], audit["scope"]) == ("COMPLETED", "CAPTURE")
+    assert audit["deleted"]["objectVersions"] == 1
+    assert audit["requestedBy"] == "pipeline:late-capture"
+
+
+def test_a_session_erasure_removes_its_messages_from_every_dead_letter_queue(
+    world: World,
+) -> None:
+    session, _ = world.register()
+    other, _ = world.register()
+    wf = session.workflow_execution_id
+    for subject in (session, other):  # invalid data: parked at once, body and all
+        world.sqs.send_message(
+            QueueUrl=world.stack.physical("PreparedDataQueue"),
+            MessageBody=json.dumps(
+                {"workflowExecutionId": subject.workflow_execution_id, "data": {"sex": "Q"}}
+            ),
+        )
+    world.poller.drain("UploadPreparedDataFunction")
+    world.sqs.send_message(  # a capture event naming the session (any case) in a DLQ
+        QueueUrl=world.stack.physical("CaptureEventsDLQ"),
+        MessageBody=json.dumps(
+            {"Records": [{"s3": {"object": {"key": f"captures/{wf.upper()}/x"}}}]}
+        ),
+    )
+
+    world.request(requestId="req-dlq", scope="SESSION", workflowExecutionId=wf)
+    world.drain()
+
+    remaining = world.all_dead_letters()
+    assert not any(wf in body.lower() for body in remaining)
+    assert any(other.workflow_execution_id in body for body in remaining)  # others stay
+    [audit] = world.audit_records("req-dlq")
+    assert audit["deleted"]["deadLetters"] == 2
+
+
+@pytest.mark.parametrize(
+    ("retention_days", "dead_letters_keep", "queues_keep"),
+    [("30", 14 * DAY, 4 * DAY), ("10", 10 * DAY, 4 * DAY), ("2", 2 * DAY, 2 * DAY)],
+)
+def test_queues_keep_messages_no_longer_than_the_data(
+    aws, simulator, retention_days: str, dead_letters_keep: int, queues_keep: int
+) -> None:
+    from local_cloud.provisioner import provision
+    from tests.conftest import TEMPLATE
+
+    stack = provision(
+        TEMPLATE,
+        parameters={"JumioBaseUrl": simulator.base_url, "RetentionDays": retention_days},
+    )
+    sqs = boto3.client("sqs")
+
+    def kept(logical_id: str) -> int:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=stack.physical(logical_id), AttributeNames=["MessageRetentionPeriod"]
+        )["Attributes"]
+        return int(attributes["MessageRetentionPeriod"])
+
+    for dlq in ("CaptureEventsDLQ", "SessionsDLQ", "PreparedDataDLQ", "RetentionRequestsDLQ"):
+        assert kept(dlq) == dead_letters_keep
+    for queue in ("CaptureEventsQueue", "SessionsQueue", "PreparedDataQueue"):
+        assert kept(queue) == queues_keep

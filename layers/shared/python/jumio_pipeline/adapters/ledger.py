@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from jumio_pipeline.adapters.aws_errors import is_conditional_check_failure
 from jumio_pipeline.adapters.dynamodb_pages import all_items
+from jumio_pipeline.domain.errors import SessionDeleted
 from jumio_pipeline.domain.session import Credential, PartId, Session
 from jumio_pipeline.domain.session_state import (
     PartEvidence,
@@ -127,6 +128,15 @@ class Ledger:
             ExpressionAttributeValues={":a": execution_arn},
         )
 
+    def remember_capture_key(self, workflow_execution_id: str, key: str) -> None:
+        """Keep a capture key an erasure's prefix would miss (ids in another case)."""
+        self._update_if(
+            workflow_execution_id,
+            UpdateExpression="ADD otherCaptureKeys :k",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":k": {key}},
+        )
+
     def get(self, workflow_execution_id: str) -> SessionRecord | None:
         """The session as recorded now (strongly consistent), or None if never registered."""
         item = self._table.get_item(
@@ -166,6 +176,27 @@ class Ledger:
     ) -> PartLanded:
         """Record a part at Jumio and tell, from the same atomic update, whether all have landed."""
         now = time.time() if now is None else now
+        # The session first, on the condition that it is not erased: a part landing while an
+        # erasure runs must not leave a record behind the erasure's scrub.
+        try:
+            result = self._table.update_item(
+                Key=_session_key(workflow_execution_id),
+                UpdateExpression="DELETE pendingParts :p ADD landedParts :p SET lastPartAt = :now",
+                ConditionExpression="attribute_exists(pk) AND #s <> :deleted",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":p": {part.ref},
+                    ":now": int(now),
+                    ":deleted": SessionStatus.DELETED.value,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                raise SessionDeleted(
+                    f"workflow execution {workflow_execution_id} is unknown or erased"
+                ) from None
+            raise
         self._table.put_item(
             Item={
                 **_part_key(workflow_execution_id, part),
@@ -173,13 +204,6 @@ class Ledger:
                 "updatedAt": int(now),
                 **_evidence_attributes(evidence),
             }
-        )
-        result = self._table.update_item(
-            Key=_session_key(workflow_execution_id),
-            UpdateExpression="DELETE pendingParts :p ADD landedParts :p SET lastPartAt = :now",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":p": {part.ref}, ":now": int(now)},
-            ReturnValues="ALL_NEW",
         )
         pending = frozenset(result["Attributes"].get("pendingParts") or ())
         return PartLanded(all_landed=not pending, pending_parts=pending)
@@ -578,6 +602,7 @@ def _session_record(item: dict[str, Any]) -> SessionRecord:
         completion_signalled="completionSignalledAt" in item,
         execution_arn=item.get("executionArn"),
         erased="erasedAt" in item,
+        other_capture_keys=frozenset(item.get("otherCaptureKeys") or ()),
     )
 
 

@@ -172,3 +172,55 @@ class MessageQueue:
             )
             if response.get("Failed"):
                 raise RuntimeError(f"{len(response['Failed'])} messages were not queued")
+
+
+class DeadLetterSweeper:
+    """Removes an erased subject's messages from every dead-letter queue of the stack.
+
+    A DLQ keeps whole bodies (an S3 event names the session in its key; registrations,
+    prepared data and requests name it in their JSON), so an erasure that left them there
+    would not be complete. Each DLQ is read through: matching messages are deleted, the others
+    are made visible again at once. Messages another consumer holds at that moment (an
+    operator's redrive in progress) are not seen; the DLQs' retention bounds them anyway.
+    """
+
+    def __init__(self, queue_urls: list[str], *, sqs: Any = None, hold_seconds: int = 60) -> None:
+        self._urls = [url for url in queue_urls if url]
+        self._sqs = sqs or boto3.client("sqs")
+        self._hold = hold_seconds
+
+    def remove_mentioning(self, ids: set[str]) -> int:
+        """Delete every DLQ message whose body names one of ``ids`` (any case); the count."""
+        needles = {identifier.lower() for identifier in ids if identifier}
+        if not needles:
+            return 0
+        return sum(self._sweep(url, needles) for url in self._urls)
+
+    def _sweep(self, url: str, needles: set[str]) -> int:
+        removed = 0
+        kept: list[str] = []
+        try:
+            while True:
+                messages = self._sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=self._hold
+                ).get("Messages", [])
+                if not messages:
+                    return removed
+                for message in messages:
+                    body = message["Body"].lower()
+                    if any(needle in body for needle in needles):
+                        self._sqs.delete_message(
+                            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"]
+                        )
+                        removed += 1
+                    else:
+                        kept.append(message["ReceiptHandle"])
+        finally:
+            for start in range(0, len(kept), 10):
+                self._sqs.change_message_visibility_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                        for i, handle in enumerate(kept[start : start + 10])
+                    ],
+                )

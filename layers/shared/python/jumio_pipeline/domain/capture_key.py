@@ -53,6 +53,20 @@ class CaptureKey:
         """The required-part name it counts for: every document page belongs to DOCUMENT."""
         return self.part.ref
 
+    @property
+    def is_canonical(self) -> bool:
+        """The key spells its ids as Jumio does (lower case): an erasure's prefix finds it.
+
+        UUIDs compare case-insensitively, so ``captures/EB7DA138-.../FRONT.jpg`` names the
+        same session; S3 prefixes do not, so such a key must be remembered to be erased.
+        """
+        return self.key.startswith(session_prefix(self.workflow_execution_id))
+
+
+def session_prefix(workflow_execution_id: str) -> str:
+    """Where a session's captures live when their key is canonical."""
+    return f"{PREFIX}/{workflow_execution_id.lower()}/"
+
 
 def parse_capture_key(raw_key: str) -> CaptureKey:
     """Decode an S3 event key and parse it, or raise InvalidMessage naming what is wrong.

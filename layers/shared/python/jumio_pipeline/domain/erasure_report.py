@@ -29,6 +29,7 @@ class ErasureCounts:
     ledgerItems: int = 0
     idempotencyRecords: int = 0
     executionsStopped: int = 0
+    deadLetters: int = 0
 
     @property
     def total(self) -> int:

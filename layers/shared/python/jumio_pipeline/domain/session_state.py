@@ -51,6 +51,8 @@ class SessionRecord:
     completion_signalled: bool
     execution_arn: str | None
     erased: bool = False
+    # Capture keys that spell the session's ids in another case (see CaptureKey.is_canonical).
+    other_capture_keys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -70,9 +70,11 @@ class SessionWaitSettings(QueueConsumerSettings):
 
 
 class AddPartSettings(SessionWaitSettings):
-    """add_part: also the retention of captures that name no session."""
+    """add_part: also the retention of captures that name no session, and the audit trail
+    where the deletion of a capture that came after its session's erasure is recorded."""
 
     retention_days: int = Field(default=30, alias="RETENTION_DAYS", ge=1)
+    audit_table: str = Field(alias="AUDIT_TABLE", min_length=1)
 
 
 class RegisterSessionSettings(QueueConsumerSettings):
@@ -98,3 +100,10 @@ class DeletionSettings(QueueConsumerSettings):
     captures_bucket: str = Field(alias="CAPTURES_BUCKET", min_length=1)
     retention_days: int = Field(default=30, alias="RETENTION_DAYS", ge=1)
     tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
+    # Every DLQ of the stack, comma-separated: an erasure removes its subject's messages.
+    all_dead_letter_queue_urls: str = Field(alias="ALL_DEAD_LETTER_QUEUE_URLS", min_length=1)
+
+    @property
+    def dead_letter_queues(self) -> list[str]:
+        """ALL_DEAD_LETTER_QUEUE_URLS as a list."""
+        return [url.strip() for url in self.all_dead_letter_queue_urls.split(",") if url.strip()]

@@ -11,6 +11,7 @@ Every capture ends in one recorded outcome (README invariant 2, "nothing is lost
 - REJECTED: a reason code and a plain message in the ledger part item, the object version
   tagged ``rejection-reason=<CODE>``, a ``CaptureRejected`` metric; never retried;
 - SessionNotRegistered is raised for the caller to retry later (bounded by the event's age);
+- SessionDeleted is raised for a capture of an erased session: the caller deletes it;
 - JumioTransientError is raised for the caller to report a batch item failure.
 """
 
@@ -31,6 +32,7 @@ from jumio_pipeline.domain.errors import (
     JumioConflict,
     JumioNotFound,
     JumioRejected,
+    SessionDeleted,
     SessionNotRegistered,
 )
 from jumio_pipeline.domain.image_validation import MAX_BYTES, ImageInfo, validate_capture
@@ -168,7 +170,10 @@ class CaptureService:
                 f"workflow execution {key.workflow_execution_id} is not registered yet"
             )
         if record.status is SessionStatus.DELETED:
-            raise _Rejection("SESSION_DELETED", "the session was erased; it accepts no more parts")
+            # Not a rejection to keep: the capture itself must go (services/erasure.LateCaptures).
+            raise SessionDeleted(f"workflow execution {key.workflow_execution_id} was erased")
+        if not key.is_canonical:
+            self._ledger.remember_capture_key(key.workflow_execution_id, key.key)
         context.previous_part = self._ledger.get_part(key.workflow_execution_id, key.part)
         if self._is_stale_or_done(context):
             return CaptureOutcome(status="SKIPPED", reason="ALREADY_RECORDED")
@@ -305,8 +310,6 @@ class CaptureService:
         evidence = context.evidence()
         if key is None or record is None:
             self._record_unmatched(identity, reason, message, evidence, now)
-        elif record.status is SessionStatus.DELETED:
-            logger.warning("capture for a deleted session rejected: %s", reason)
         else:
             # A part that landed stays landed: the ledger keeps this refusal beside it.
             self._ledger.record_part_rejected(

@@ -21,7 +21,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from jumio_pipeline.domain.erasure_report import ErasureCounts, ErasureReport, JumioOutcome
+from jumio_pipeline.domain.capture_identity import CaptureIdentity, key_digest
+from jumio_pipeline.domain.capture_key import parse_capture_key
+from jumio_pipeline.domain.erasure_report import (
+    AuditOutcome,
+    ErasureCounts,
+    ErasureReport,
+    JumioOutcome,
+)
 from jumio_pipeline.domain.erasure_request import (
     DeletionRequest,
     DeletionScope,
@@ -36,8 +43,10 @@ from jumio_pipeline.domain.erasure_request import (
 from jumio_pipeline.domain.errors import ErasureRefused, InvalidMessage
 from jumio_pipeline.domain.session_state import PartRecord, SessionRecord, SessionStatus
 from jumio_pipeline.services.ports import (
+    AuditLog,
     CaptureVersions,
     Clock,
+    DeadLetterSweep,
     ErasureLedger,
     Executions,
     IdempotencyRecordsStore,
@@ -46,6 +55,8 @@ from jumio_pipeline.services.ports import (
 )
 
 CONFIRMED = "CONFIRMED"
+LATE_CAPTURE_SCOPE = "CAPTURE"
+LATE_CAPTURE_REQUESTER = "pipeline:late-capture"
 SKIPPED_ALREADY_ERASED = "SKIPPED_ALREADY_ERASED"
 SKIPPED_NOT_REGISTERED = "SKIPPED_NOT_REGISTERED"
 SKIPPED_SESSION_DELETED = "SKIPPED_SESSION_DELETED"
@@ -71,8 +82,10 @@ class Eraser:
         executions: Executions,
         parts_at_jumio: PartDeletions,
         tenant: Callable[[], TenantDeletions],
+        dead_letters: DeadLetterSweep,
         clock: Clock = time.time,
     ) -> None:
+        self._dead_letters = dead_letters
         self._ledger = ledger
         self._objects = objects
         self._bucket = bucket
@@ -131,7 +144,8 @@ class Eraser:
                 report.jumio.append(_skipped(request, SKIPPED_ALREADY_ERASED))
             else:
                 report.jumio.append(self._delete_part_at_jumio(request, record))
-        self._erase_objects(plan, parts, report.counts)
+        other_keys = record.other_capture_keys if record is not None else frozenset()
+        self._erase_objects(plan, parts, report.counts, other_keys)
         self._forget_part(plan, parts, record, request, report.counts)
 
     def _erase_sessions(
@@ -147,11 +161,15 @@ class Eraser:
         if request.scope is DeletionScope.SESSION:
             first = records[workflow_ids[0]]
             report.jumio.append(self._delete_workflow_at_jumio(request, first))
-        for wf in workflow_ids:
+        for wf, record in records.items():
             plan = session_erasure(request, wf)
             parts = self._ledger.parts(wf)
-            self._erase_objects(plan, parts, report.counts)
+            other_keys = record.other_capture_keys if record is not None else frozenset()
+            self._erase_objects(plan, parts, report.counts, other_keys)
             self._scrub_session(wf, parts, request.requestId, report.counts)
+        subjects = set(workflow_ids) | ({request.account_id} if request.account_id else set())
+        # Bodies in the DLQs (captures, data, registrations, requests) name their subject.
+        report.counts.deadLetters += self._dead_letters.remove_mentioning(subjects)
 
     def _erase_account(self, request: DeletionRequest, report: ErasureReport) -> None:
         """ACCOUNT: Jumio deletes the account and its workflows; every ledger session goes too."""
@@ -258,10 +276,21 @@ class Eraser:
     # --- S3 and idempotency -------------------------------------------------------------
 
     def _erase_objects(
-        self, plan: SessionErasure, parts: list[PartRecord], counts: ErasureCounts
+        self,
+        plan: SessionErasure,
+        parts: list[PartRecord],
+        counts: ErasureCounts,
+        other_keys: frozenset[str],
     ) -> None:
-        """Idempotency records first (their ids come from the versions), then the versions."""
+        """Idempotency records first (their ids come from the versions), then the versions.
+
+        The versions are those under the scope's canonical prefix, and those of the keys the
+        ledger remembered because they spell the ids in another case (S3 prefixes are case
+        sensitive, UUIDs are not).
+        """
         versions = list(self._objects.versions(self._bucket, plan.object_prefix))
+        for key in sorted(k for k in other_keys if _in_scope(k, plan)):
+            versions += [v for v in self._objects.versions(self._bucket, key) if v.key == key]
         recorded_ids = [part.idempotency_key for part in parts if part.idempotency_key]
         counts.idempotencyRecords += self._idempotency.delete_for(
             self._bucket, versions, recorded_ids
@@ -269,6 +298,22 @@ class Eraser:
         deleted = self._objects.delete_versions(self._bucket, versions)
         counts.objectVersions += deleted.versions
         counts.deleteMarkers += deleted.delete_markers
+
+
+def _in_scope(key: str, plan: SessionErasure) -> bool:
+    """Whether a remembered capture key belongs to what the plan erases."""
+    try:
+        parsed = parse_capture_key(key)
+    except InvalidMessage:
+        return False
+    if parsed.workflow_execution_id != plan.workflow_execution_id:
+        return False
+    if plan.part is None:
+        return True
+    return (parsed.credential_id, parsed.classifier) == (
+        plan.part.credential_id,
+        plan.part.classifier,
+    )
 
 
 def _only_tombstone(parts: list[PartRecord]) -> bool:
@@ -292,3 +337,56 @@ def _confirmed(call: JumioCall) -> JumioOutcome:
         workflowExecutionId=call.workflow_execution_id,
         credentialId=call.credential_id,
     )
+
+
+class LateCaptures:
+    """A capture that arrives after its session was erased: every version of its key deleted.
+
+    The session's erasure is over, so nothing else would remove it (the bucket's lifecycle
+    only expires it after the retention period). Its idempotency records go too, and the
+    deletion is audited like a request, under an id derived from the capture, so a repeated
+    notification is recognised instead of audited twice.
+    """
+
+    def __init__(
+        self,
+        *,
+        objects: CaptureVersions,
+        idempotency: IdempotencyRecordsStore,
+        audit: AuditLog,
+        clock: Clock = time.time,
+    ) -> None:
+        self._objects = objects
+        self._idempotency = idempotency
+        self._audit = audit
+        self._clock = clock
+
+    def erase(self, identity: CaptureIdentity, workflow_execution_id: str) -> ErasureReport | None:
+        """Delete the key's versions and audit it; None when this capture was handled before."""
+        request_id = (
+            f"late-capture:{workflow_execution_id}:{key_digest(identity.key)}:"
+            f"{identity.version_label.removeprefix('etag:')[:64]}"
+        )
+        if self._audit.final_record(request_id) is not None:
+            return None
+        started_at = self._clock()
+        report = ErasureReport(
+            requestId=request_id,
+            scope=LATE_CAPTURE_SCOPE,
+            workflowExecutionIds=[workflow_execution_id],
+            requestedBy=LATE_CAPTURE_REQUESTER,
+        )
+        versions = [
+            version
+            for version in self._objects.versions(identity.bucket, identity.key)
+            if version.key == identity.key
+        ]
+        report.counts.idempotencyRecords += self._idempotency.delete_for(
+            identity.bucket, versions, []
+        )
+        deleted = self._objects.delete_versions(identity.bucket, versions)
+        report.counts.objectVersions += deleted.versions
+        report.counts.deleteMarkers += deleted.delete_markers
+        outcome = AuditOutcome.COMPLETED if report.did_anything else AuditOutcome.NO_OP
+        self._audit.record(report, outcome, started_at=started_at)
+        return report

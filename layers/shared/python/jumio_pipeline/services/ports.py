@@ -58,6 +58,8 @@ class CompletionLedger(Protocol):
 class PartLedger(SessionReader, Protocol):
     """What delivering a part (capture or prepared data) reads and writes."""
 
+    def remember_capture_key(self, workflow_execution_id: str, key: str) -> None: ...
+
     def get_part(self, workflow_execution_id: str, part: PartId) -> PartRecord | None: ...
 
     def record_part_uploaded(
@@ -239,6 +241,14 @@ class IdempotencyRecordsStore(Protocol):
     def delete_for(
         self, bucket: str, versions: Iterable[ObjectVersion], extra_ids: Iterable[str]
     ) -> int: ...
+
+
+class DeadLetterSweep(Protocol):
+    """Removes the messages that mention an erased subject from every dead-letter queue."""
+
+    def remove_mentioning(self, ids: set[str]) -> int:
+        """Delete every DLQ message whose body names one of ``ids``; how many went."""
+        ...
 
 
 class AuditLog(Protocol):

@@ -48,6 +48,7 @@ from jumio_pipeline.domain.errors import (
     JumioConflict,
     JumioNotFound,
     JumioRejected,
+    SessionDeleted,
     SessionNotRegistered,
 )
 from jumio_pipeline.domain.prepared_data import (
@@ -272,6 +273,9 @@ class PreparedDataService:
                 data=data,
                 attempt=attempt,
             )
+        except SessionDeleted:
+            # Erased while the data was in flight: nothing of it may be kept, not even a DLQ copy.
+            return replace(outcome, status=OutcomeStatus.DISCARDED, reason=SESSION_DELETED)
         except JumioAuthError as exc:
             raise _Parked(
                 TOKEN_EXPIRED,
