@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from local_cloud import function_urls
 from local_cloud.lambda_bootstrap import (
     LambdaContext,
     error_payload,
@@ -161,7 +162,11 @@ def _stop_runner() -> None:
 
 
 def uninstall() -> None:
-    """Put moto's own runner back and stop every warm worker (server.stop() calls this)."""
+    """Put moto's own runner back and stop every warm worker (server.stop() calls this).
+
+    Function URL servers invoke through this runner, so they stop here too: this is the
+    teardown both the local cloud and the in-process test fixtures already call."""
+    function_urls.stop_all()
     _stop_runner()
     if "original" in _installed:
         from moto.awslambda.models import LambdaFunction
