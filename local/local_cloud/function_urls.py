@@ -239,7 +239,12 @@ class _Handler(BaseHTTPRequestHandler):
             protocol=self.request_version,
         )
         service = self.server.service
-        self._write(service.handle(request) if service else bad_gateway())
+        try:
+            response = service.handle(request) if service else bad_gateway()
+        except Exception as exc:  # a bug here must still answer, as Lambda's front end would
+            print(f"[function url] request failed: {type(exc).__name__}")
+            response = bad_gateway()
+        self._write(response)
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)

@@ -10,6 +10,7 @@ to moto's visibility timeout and maxReceiveCount redrive to the DLQ.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import threading
@@ -56,10 +57,16 @@ class DrainReport:
     failed_invocations: int = 0
     rounds: int = 0
     receives: int = 0
+    filtered: int = 0  # messages FilterCriteria dropped (deleted without an invocation)
     left_visible: int = 0
     left_in_flight: int = 0
     left_delayed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_filtered(self, count: int) -> None:
+        """Count messages dropped by the mapping's filters (thread-safe)."""
+        with self.lock:
+            self.filtered += count
 
     def count_receive(self) -> None:
         """Count one ReceiveMessage call (thread-safe)."""
@@ -115,6 +122,21 @@ def sqs_record(message: Mapping[str, Any], source: EventSource, region: str) -> 
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
     return record
+
+
+def matches_filters(record: Mapping[str, Any], patterns: list[str]) -> bool:
+    """Whether a record passes a mapping's FilterCriteria (any pattern matches; none: all pass).
+
+    As Lambda does for SQS, a body that is JSON is matched as JSON, any other body as a string.
+    The matching itself is moto's EventBridge pattern engine, the syntax Lambda filters use."""
+    if not patterns:
+        return True
+    from moto.events.models import EventPattern
+
+    candidate = dict(record)
+    with contextlib.suppress(TypeError, ValueError):  # else a plain-string body
+        candidate["body"] = json.loads(record["body"])
+    return any(EventPattern.load(pattern).matches_event(candidate) for pattern in patterns)
 
 
 def failed_message_ids(
@@ -204,7 +226,17 @@ class EventSourcePoller:
     def _process_batch(
         self, source: EventSource, messages: list[dict[str, Any]], report: DrainReport
     ) -> None:
-        event = {"Records": [sqs_record(m, source, self.stack.region) for m in messages]}
+        records = [sqs_record(m, source, self.stack.region) for m in messages]
+        if source.filter_patterns:
+            kept = [matches_filters(r, source.filter_patterns) for r in records]
+            dropped = [m for m, keep in zip(messages, kept, strict=True) if not keep]
+            self._delete(source, dropped)  # Lambda consumes what its filters reject
+            report.count_filtered(len(dropped))
+            messages = [m for m, keep in zip(messages, kept, strict=True) if keep]
+            records = [r for r, keep in zip(records, kept, strict=True) if keep]
+            if not messages:
+                return
+        event = {"Records": records}
         payload, function_error = self._invoke(source.function_name, event)
         batch_ids = [m["MessageId"] for m in messages]
         # A failed record is left exactly as it is: hidden for the queue's visibility timeout,
@@ -216,15 +248,18 @@ class EventSourcePoller:
             payload, batch_ids, report_batch_item_failures=source.report_batch_item_failures
         )
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), _RECEIVE_LIMIT):
-            chunk = done[start : start + _RECEIVE_LIMIT]
+        self._delete(source, done)
+        report.add(deleted=len(done), failed_records=len(failed), function_error=False)
+
+    def _delete(self, source: EventSource, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), _RECEIVE_LIMIT):
+            chunk = messages[start : start + _RECEIVE_LIMIT]
             self._sqs.delete_message_batch(
                 QueueUrl=source.queue_url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
                 ],
             )
-        report.add(deleted=len(done), failed_records=len(failed), function_error=False)
 
     def _worker_round(self, source: EventSource, report: DrainReport, first_wait: int = 0) -> None:
         """One worker: receive and process batches until the queue shows nothing visible."""

@@ -51,6 +51,7 @@ class EventSource:
     report_batch_item_failures: bool = False
     maximum_concurrency: int | None = None
     enabled: bool = True
+    filter_patterns: list[str] = field(default_factory=list)  # FilterCriteria, JSON text each
 
 
 @dataclass

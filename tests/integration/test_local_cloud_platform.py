@@ -92,6 +92,7 @@ def test_explicit_event_source_mappings_are_recorded_for_the_poller(stack):
     assert ordered.queue_url == stack.physical("OrderedQueue")
     assert ordered.report_batch_item_failures is False
     assert ordered.maximum_concurrency is None
+    assert by_id["FilteredMapping"].filter_patterns == ['{"body": {"mode": ["ok"]}}']
 
 
 def _variant(tmp_path, change):
@@ -135,6 +136,12 @@ def _variant(tmp_path, change):
             r"RetryMapping: a BatchSize over 10 needs MaximumBatchingWindowInSeconds",
         ),
         (
+            lambda r: r["FilteredMapping"]["Properties"].update(
+                {"FilterCriteria": {"Filters": [{"Pattern": "[1, 2]"}]}}
+            ),
+            r"FilteredMapping: invalid filter pattern",
+        ),
+        (
             lambda r: r["PipelineDashboard"]["Properties"].update({"Colour": "blue"}),
             r"PipelineDashboard: property Colour",
         ),
@@ -157,6 +164,7 @@ def _variant(tmp_path, change):
         "mapping-concurrency",
         "mapping-response-types",
         "mapping-batch-window",
+        "mapping-filter",
         "dashboard-property",
         "subscription-region",
         "invoke-config-qualifier",

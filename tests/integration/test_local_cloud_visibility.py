@@ -96,6 +96,18 @@ def test_a_delayed_message_is_waited_for_and_processed(stack):
     assert report.left_delayed == 0
 
 
+def test_filter_criteria_drop_what_does_not_match_without_invoking(stack):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for body in ('{"id": "wanted", "mode": "ok"}', '{"id": "other", "mode": "keep"}', "not json"):
+        sqs.send_message(QueueUrl=stack.physical("FilteredQueue"), MessageBody=body)
+
+    report = EventSourcePoller(stack).drain("FilteredFunction")
+
+    assert _receipts(stack) == {"wanted": [1]}
+    assert (report.invocations, report.filtered, report.deleted) == (1, 2, 1)
+    assert (report.left_visible, report.left_in_flight) == (0, 0)  # dropped ones are consumed
+
+
 def test_records_carry_the_attributes_lambda_passes(stack):
     sqs = boto3.client("sqs", region_name="us-east-1")
     sqs.send_message(

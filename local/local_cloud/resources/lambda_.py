@@ -10,6 +10,7 @@ created in moto: they are recorded for local_cloud.poller.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -106,6 +107,27 @@ def _check_sqs_mapping(logical_id: str, props: dict[str, Any], scaling: dict[str
         )
 
 
+def _filter_patterns(logical_id: str, criteria: dict[str, Any] | None) -> list[str]:
+    """FilterCriteria's patterns as JSON text, each checked by the matcher the poller uses."""
+    from moto.events.models import EventPattern
+
+    patterns: list[str] = []
+    for item in (criteria or {}).get("Filters") or []:
+        pattern = item.get("Pattern")
+        text = pattern if isinstance(pattern, str) else json.dumps(pattern)
+        try:
+            parsed = json.loads(text)
+            if not isinstance(parsed, dict):
+                raise ValueError("a filter pattern is a JSON object")
+            EventPattern.load(text)
+        except Exception as exc:
+            raise ProvisionError(
+                f"AWS::Lambda::EventSourceMapping {logical_id}: invalid filter pattern: {exc}"
+            ) from exc
+        patterns.append(text)
+    return patterns
+
+
 def record_event_source_mapping(
     ctx: ProvisionContext, logical_id: str, props: dict[str, Any]
 ) -> Resource:
@@ -133,6 +155,7 @@ def record_event_source_mapping(
         if "MaximumConcurrency" in scaling
         else None,
         enabled=bool(props.get("Enabled", True)),
+        filter_patterns=_filter_patterns(logical_id, props.get("FilterCriteria")),
     )
     ctx.stack.event_sources.append(source)
     if source.maximum_concurrency:
@@ -278,6 +301,7 @@ HANDLED: dict[str, frozenset[str]] = {
             "FunctionResponseTypes",
             "ScalingConfig",
             "Enabled",
+            "FilterCriteria",
         }
     ),
     "AWS::Lambda::Url": frozenset(
@@ -299,5 +323,5 @@ IGNORED: dict[str, dict[str, str]] = {
         "KmsKeyArn": "environment variables are not encrypted locally",
         "VpcConfig": "no VPC locally",
     },
-    "AWS::Lambda::EventSourceMapping": {"FilterCriteria": "not supported by the local poller yet"},
+    "AWS::Lambda::EventSourceMapping": {"MetricsConfig": "no event source metrics locally"},
 }
