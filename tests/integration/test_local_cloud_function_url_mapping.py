@@ -301,3 +301,51 @@ def test_configured_cors_headers_replace_the_functions():
         "https://app.example.com"
     ]
     assert response.header("Access-Control-Expose-Headers") == "x-result"
+
+
+# --------------------------------------------------------------------------- the service
+
+
+def _service(invoke, auth_type="NONE"):
+    from local_cloud.function_urls import FunctionUrlService, FunctionUrlSpec
+
+    spec = FunctionUrlSpec(
+        logical_id="FnUrl",
+        function_logical_id="Fn",
+        function_name="stack-Fn",
+        auth_type=auth_type,
+        url_id="u" * 32,
+        region="us-east-1",
+        account_id="123456789012",
+    )
+    return FunctionUrlService(spec, invoke, port=8123, clock=lambda: EPOCH_MS / 1000)
+
+
+def test_the_service_invokes_the_function_by_name_with_the_event():
+    calls = []
+
+    def invoke(name, payload):
+        calls.append((name, json.loads(payload)))
+        return b'{"ok": true}', None
+
+    response = _service(invoke).handle(_request())
+    ((name, event),) = calls
+    assert name == "stack-Fn"
+    assert event["requestContext"]["requestId"] == response.header("x-amzn-RequestId")
+    assert event["requestContext"]["timeEpoch"] == EPOCH_MS
+    assert (response.status, response.body) == (200, b'{"ok": true}')
+
+
+def test_an_invocation_that_cannot_be_made_is_a_502():
+    def invoke(name, payload):
+        raise ConnectionError("the Lambda runner is stopping")
+
+    response = _service(invoke).handle(_request())
+    assert (response.status, response.body) == (502, GENERIC_ERROR_BODY)
+
+
+def test_an_iam_url_checks_the_signature_before_invoking():
+    calls = []
+    response = _service(lambda *a: calls.append(a) or (b"{}", None), "AWS_IAM").handle(_request())
+    assert response.status == 403
+    assert calls == []
