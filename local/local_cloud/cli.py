@@ -43,6 +43,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _function_url_port(text: str) -> tuple[str, int]:
+    name, _, port = text.partition("=")
+    if not name or not port:
+        raise argparse.ArgumentTypeError(f"expected FunctionLogicalId=PORT, got {text!r}")
+    return name, _port(port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The three commands and their options."""
     parser = argparse.ArgumentParser(
@@ -53,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start everything and keep running until Ctrl-C")
     up.add_argument("--port", type=_port, default=0, help="moto server port (0: a free one)")
     up.add_argument("--quiet", action="store_true", help="do not echo function logs")
+    up.add_argument(
+        "--function-url-port",
+        type=_function_url_port,
+        action="append",
+        default=[],
+        metavar="FUNCTION=PORT",
+        help="serve a function's URL on this port (default: a free one); repeatable",
+    )
     up.add_argument("--template", type=Path, default=TEMPLATE, help=argparse.SUPPRESS)
 
     demo = commands.add_parser("demo", help="run N sessions end to end and check the outcome")
@@ -101,6 +116,18 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous_int)
 
 
+def function_url_lines(runtime: LocalRuntime) -> list[str]:
+    """The banner's function URL section (none when the template has no function URL)."""
+    urls = runtime.function_urls()
+    if not urls:
+        return []
+    width = max(len(name) for name in urls)
+    lines = ["Function URLs (AWS_IAM ones need SigV4: service lambda, the keys above):"]
+    for name, entry in urls.items():
+        lines.append(f"  {name.ljust(width)}  {entry['url']}   (AuthType {entry['authType']})")
+    return [*lines, ""]
+
+
 def up_banner(runtime: LocalRuntime) -> str:
     """What an operator needs: endpoint, resource names and commands to try."""
     names = runtime.resource_names()
@@ -117,6 +144,7 @@ def up_banner(runtime: LocalRuntime) -> str:
         "Resources:",
         *(f"  {name.ljust(width)}  {value}" for name, value in names.items()),
         "",
+        *function_url_lines(runtime),
         "Try it (any AWS CLI; `make awscli` puts a pinned one at .venv/aws/bin/aws):",
         "  1. register a session (an account at the simulator, sent to the sessions queue):",
         f"     .venv/bin/python -m local_cloud session --endpoint-url {endpoint} "
@@ -149,6 +177,7 @@ def ready_line(runtime: LocalRuntime) -> str:
         "jumio": runtime.simulator.base_url,
         "region": runtime.stack.region,
         "resources": runtime.resource_names(),
+        "functionUrls": {name: entry["url"] for name, entry in runtime.function_urls().items()},
     }
     return f"{READY_MARKER} {json.dumps(document)}"
 
@@ -160,7 +189,12 @@ def command_up(args: argparse.Namespace) -> int:
     try:
         with (
             sigterm_as_interrupt(),
-            running(port=args.port, echo_logs=not args.quiet, template=args.template) as runtime,
+            running(
+                port=args.port,
+                echo_logs=not args.quiet,
+                template=args.template,
+                function_url_ports=dict(args.function_url_port),
+            ) as runtime,
         ):
             print(up_banner(runtime), flush=True)
             print(ready_line(runtime), flush=True)

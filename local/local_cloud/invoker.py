@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from local_cloud import function_urls
 from local_cloud.lambda_bootstrap import (
     LambdaContext,
     error_payload,
@@ -142,6 +143,7 @@ def install(
         return runner.invoke(self, spec, lambda_env, _event_json(event))
 
     _stop_runner()
+    _snapshot_environ(mode == "inprocess")
     if "original" not in _installed:
         _installed["original"] = function_class._invoke_lambda
     function_class._invoke_lambda = _invoke_lambda
@@ -161,8 +163,13 @@ def _stop_runner() -> None:
 
 
 def uninstall() -> None:
-    """Put moto's own runner back and stop every warm worker (server.stop() calls this)."""
+    """Put moto's own runner back and stop every warm worker (server.stop() calls this).
+
+    Function URL servers invoke through this runner, so they stop here too: this is the
+    teardown both the local cloud and the in-process test fixtures already call."""
+    function_urls.stop_all()
     _stop_runner()
+    _snapshot_environ(False)
     if "original" in _installed:
         from moto.awslambda.models import LambdaFunction
 
@@ -244,6 +251,33 @@ def _event_json(event: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- in-process
+
+
+class _SnapshotEnviron(os._Environ):
+    """os.environ whose iteration reads a snapshot.
+
+    The in-process runner sets and removes a function's variables from moto's threads (Step
+    Functions tasks, function URL requests) while other threads iterate os.environ — boto3 does,
+    looking for proxy variables — and a key removed mid-iteration raises KeyError there. A dict
+    copy is atomic under the GIL, so iterating a copy is safe; reads and writes are unchanged.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        for key in list(self._data):
+            yield self.decodekey(key)
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return [(self.decodekey(k), self.decodevalue(v)) for k, v in self._data.copy().items()]
+
+    def copy(self) -> dict[str, str]:
+        return dict(self.items())
+
+
+def _snapshot_environ(enabled: bool) -> None:
+    """Switch os.environ's iteration to snapshots (in-process mode) or back."""
+    wanted = _SnapshotEnviron if enabled else os._Environ
+    if type(os.environ) is not wanted:
+        os.environ.__class__ = wanted
 
 
 class _EnvironmentGate:

@@ -66,6 +66,7 @@ class Provisioner:
         region: str,
         endpoint_url: str | None,
         env: Mapping[str, str] | None,
+        function_url_ports: Mapping[str, int] | None = None,
     ) -> None:
         self.translated = translated
         self.cfn = translated.cfn
@@ -73,6 +74,7 @@ class Provisioner:
         self.client = Clients(endpoint_url, region)
         self.env_overrides = dict(env or {})
         self.layer_dirs: dict[str, Path] = {}  # layer version ARN → folder put on sys.path
+        self.function_url_ports = dict(function_url_ports or {})
         self.resolver = IntrinsicResolver(
             parameters=translated.parameters,
             ref=self.stack.physical,
@@ -86,7 +88,18 @@ class Provisioner:
     # ----------------------------------------------------------------------- driver
 
     def run(self) -> Stack:
-        """Create everything, resolve outputs, return the Stack."""
+        """Create everything, resolve outputs, return the Stack.
+
+        If anything fails, what the stack already serves (function URLs) is stopped first."""
+        try:
+            self._create_all()
+            self._resolve_outputs()
+        except BaseException:
+            self.stack.close()
+            raise
+        return self.stack
+
+    def _create_all(self) -> None:
         resources = self.cfn["Resources"]
         for logical_id in self._creation_order(resources):
             resource = resources[logical_id]
@@ -112,8 +125,6 @@ class Provisioner:
                 raise ProvisionError(f"creating {rtype} {logical_id} failed: {exc}") from exc
             if created is not None:
                 self.stack.resources[logical_id] = created
-        self._resolve_outputs()
-        return self.stack
 
     def _creation_order(self, resources: dict[str, Any]) -> list[str]:
         """Topological order over Ref/GetAtt/Sub references and DependsOn; cycles fail."""
@@ -182,15 +193,23 @@ def provision(
     env: Mapping[str, str] | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
+    function_url_ports: Mapping[str, int] | None = None,
 ) -> Stack:
     """Translate `template_path` and create all of it in moto; return the Stack.
 
     `env` overrides/extends every function's Environment.Variables (e.g. JUMIO_BASE_URL of the
     simulator). `endpoint_url` targets a moto server; None uses boto3's default resolution
-    (intercepted by `mock_aws`, or AWS_ENDPOINT_URL).
+    (intercepted by `mock_aws`, or AWS_ENDPOINT_URL). Function URLs listen on 127.0.0.1 on an
+    ephemeral port unless `function_url_ports` names one for the function's logical id; they
+    stop with `Stack.close()` or `invoker.uninstall()`.
     """
     region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     translated = translate(template_path, parameters, region=region)
     return Provisioner(
-        translated, stack_name=stack_name, region=region, endpoint_url=endpoint_url, env=env
+        translated,
+        stack_name=stack_name,
+        region=region,
+        endpoint_url=endpoint_url,
+        env=env,
+        function_url_ports=function_url_ports,
     ).run()

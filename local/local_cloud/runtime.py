@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 
 from jumio_simulator.testing import SimulatorHandle, run_simulator
-from local_cloud import server
+from local_cloud import credentials, server
 from local_cloud.poller import EventSourcePoller
 from local_cloud.provisioner import provision
 from local_cloud.stack import Stack
@@ -30,8 +30,8 @@ from local_cloud.stack import Stack
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 FAKE_CREDENTIALS = {
-    "aws_access_key_id": "testing",
-    "aws_secret_access_key": "testing",  # moto's fake credentials
+    "aws_access_key_id": credentials.ACCESS_KEY_ID,
+    "aws_secret_access_key": credentials.SECRET_ACCESS_KEY,  # moto's fake credentials
 }
 # Logical ids whose physical names an operator needs to drive the pipeline by hand.
 NAMED_RESOURCES = (
@@ -77,6 +77,17 @@ class LocalRuntime:
             region_name=self.stack.region,
             **FAKE_CREDENTIALS,
         )
+
+    def function_url(self, name: str) -> str:
+        """A function URL (`http://127.0.0.1:<port>/`) by function logical id or name."""
+        return self.stack.function_url(name)
+
+    def function_urls(self) -> dict[str, dict[str, str]]:
+        """Function logical id → {"url", "authType"} of every function URL of the stack."""
+        return {
+            logical_id: {"url": entry.url, "authType": entry.auth_type}
+            for logical_id, entry in sorted(self.stack.function_urls.items())
+        }
 
     def resource_names(self) -> dict[str, str]:
         """Logical id → physical name/URL/ARN of the resources an operator uses."""
@@ -161,8 +172,10 @@ def running(
     processing_delay: float = 0.2,
     parameters: dict[str, Any] | None = None,
     template: Path = TEMPLATE,
+    function_url_ports: dict[str, int] | None = None,
 ) -> Iterator[LocalRuntime]:
-    """Start simulator, moto server, stack and pollers; on exit stop them in reverse order."""
+    """Start simulator, moto server, stack (with its function URLs) and pollers; on exit stop
+    them in reverse order."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
@@ -176,7 +189,9 @@ def running(
             template,
             parameters={"JumioBaseUrl": simulator.base_url, **(parameters or {})},
             endpoint_url=cloud.endpoint_url,
+            function_url_ports=function_url_ports,
         )
+        cleanup.callback(stack.close)  # function URLs stop before the Lambda runner they call
         poller = EventSourcePoller(stack)
         runtime = LocalRuntime(cloud.endpoint_url, simulator, stack, poller)
         store_tenant_credentials(runtime)

@@ -6,6 +6,7 @@ only the provisioner writes one; keeping the plain data apart keeps those reader
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class EventSource:
     report_batch_item_failures: bool = False
     maximum_concurrency: int | None = None
     enabled: bool = True
+    filter_patterns: list[str] = field(default_factory=list)  # FilterCriteria, JSON text each
 
 
 @dataclass
@@ -62,6 +64,20 @@ class Schedule:
     target_arn: str
     function_logical_id: str | None
     input: Any = None
+    retry_policy: dict[str, Any] | None = None  # Scheduler target RetryPolicy, recorded only
+    dead_letter_arn: str | None = None  # Scheduler target DeadLetterConfig.Arn, recorded only
+
+
+@dataclass
+class FunctionUrl:
+    """A function URL served on loopback (AWS::Lambda::Url); `stop` ends its server."""
+
+    logical_id: str  # the AWS::Lambda::Url resource
+    function_logical_id: str
+    function_name: str
+    url: str  # http://127.0.0.1:<port>/
+    auth_type: str  # "NONE" | "AWS_IAM"
+    stop: Callable[[], None] = field(repr=False, compare=False)
 
 
 @dataclass
@@ -76,6 +92,7 @@ class Stack:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)  # by logical id
     event_sources: list[EventSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    function_urls: dict[str, FunctionUrl] = field(default_factory=dict)  # by function logical id
     skipped: dict[str, str] = field(default_factory=dict)  # logical id → why not created
 
     def physical(self, logical_id: str) -> Any:
@@ -102,3 +119,16 @@ class Stack:
             if logical_id_or_name in (spec.name, spec.arn):
                 return spec
         raise KeyError(f"no function {logical_id_or_name} in stack {self.name}")
+
+    def function_url(self, name: str) -> str:
+        """The URL of a function's function URL, by the function's logical id or physical name,
+        or by the AWS::Lambda::Url's logical id: `http://127.0.0.1:<port>/`."""
+        for entry in self.function_urls.values():
+            if name in (entry.function_logical_id, entry.function_name, entry.logical_id):
+                return entry.url
+        raise KeyError(f"no function URL for {name} in stack {self.name}")
+
+    def close(self) -> None:
+        """Stop what the stack serves itself (its function URLs); moto's state is untouched."""
+        for entry in self.function_urls.values():
+            entry.stop()

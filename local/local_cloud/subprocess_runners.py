@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from local_cloud import credentials
 from local_cloud.stack import FunctionSpec
 from local_cloud.worker_pool import Invocation, WorkerPool
 
 BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
+    "AWS_ACCESS_KEY_ID": credentials.ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": credentials.SECRET_ACCESS_KEY,  # moto's fake credentials
     "AWS_SESSION_TOKEN": "testing",
 }
 _INHERITED = ("PATH", "HOME", "LANG", "TMPDIR", "SYSTEMROOT")

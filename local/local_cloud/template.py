@@ -140,6 +140,21 @@ def parameter_values(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None
     return values
 
 
+def _inline_global_code_uri(template: dict[str, Any]) -> None:
+    """Copy Globals.Function.CodeUri into each function that has none, so that every local
+    code folder is recorded per function (the translator would otherwise see the folder)."""
+    function_globals = (template.get("Globals") or {}).get("Function") or {}
+    code_uri = function_globals.get("CodeUri")
+    if not isinstance(code_uri, str) or code_uri.startswith("s3://"):
+        return
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            props = resource.setdefault("Properties", {})
+            if "CodeUri" not in props and "InlineCode" not in props and "ImageUri" not in props:
+                props["CodeUri"] = code_uri
+    del function_globals["CodeUri"]
+
+
 def translate(
     template_path: Path | str,
     parameters: Mapping[str, Any] | None = None,
@@ -160,6 +175,7 @@ def translate(
     raw = load_yaml(path)
     values = parameter_values(raw, parameters)
     sam_input = copy.deepcopy(raw)
+    _inline_global_code_uri(sam_input)
     local_paths: dict[str, Path] = {}
     for logical_id, resource in sam_input["Resources"].items():
         key = _LOCAL_PATH_PROPERTIES.get(resource.get("Type", ""))

@@ -95,3 +95,39 @@ def test_concurrency_limits_keep_the_lowest_and_refuse_nonsense():
     assert invoker.concurrency_limit("lc-inv-limits") == 3
     with pytest.raises(ValueError, match=r"lc-inv-limits.*>= 1, got 0"):
         invoker.limit_concurrency("lc-inv-limits", 0)
+
+
+def test_os_environ_can_be_iterated_while_handlers_change_it_in_other_threads():
+    # Lambda tasks of moto's Step Functions run in moto's threads and set/remove their
+    # function's variables; a test thread creating a boto3 client iterates os.environ then.
+    import os
+    import threading
+
+    invoker.install("inprocess")
+    try:
+        gate = invoker._EnvironmentGate()
+        stop = threading.Event()
+
+        def invocations() -> None:
+            count = 0
+            while not stop.is_set():
+                with gate.applied({f"LOCAL_CLOUD_PROBE_{count % 7}": "1"}):
+                    count += 1
+
+        churn = threading.Thread(target=invocations)
+        churn.start()
+        errors = []
+        try:
+            for _ in range(20000):
+                try:
+                    [name for name, _ in os.environ.items()]  # what urllib's getproxies does
+                    os.environ.copy()
+                except (KeyError, RuntimeError) as error:
+                    errors.append(error)
+        finally:
+            stop.set()
+            churn.join()
+        assert errors == []
+    finally:
+        invoker.uninstall()
+    assert type(os.environ) is os._Environ  # put back with the runner

@@ -8,10 +8,19 @@ below merge those tables for the provisioner.
 
 from __future__ import annotations
 
-from local_cloud.resources import dynamodb, lambda_, misc, s3, schedules, sqs, stepfunctions
+from local_cloud.resources import (
+    dynamodb,
+    events,
+    lambda_,
+    misc,
+    s3,
+    schedules,
+    sqs,
+    stepfunctions,
+)
 from local_cloud.resources.base import Creator
 
-_MODULES = (misc, sqs, s3, dynamodb, lambda_, stepfunctions, schedules)
+_MODULES = (misc, sqs, s3, dynamodb, lambda_, stepfunctions, events, schedules)
 
 CREATORS: dict[str, Creator] = {t: c for m in _MODULES for t, c in m.CREATORS.items()}
 HANDLED: dict[str, frozenset[str]] = {t: h for m in _MODULES for t, h in m.HANDLED.items()}

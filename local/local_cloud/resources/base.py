@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import boto3
 
+from local_cloud import credentials
 from local_cloud.stack import Resource, Stack
 from local_cloud.template import TemplateError
 
@@ -32,6 +33,7 @@ class ProvisionContext(Protocol):
     cfn: dict[str, Any]
     env_overrides: dict[str, str]
     layer_dirs: dict[str, Path]  # layer version ARN → folder put on sys.path
+    function_url_ports: dict[str, int]  # function logical id → port of its URL (else ephemeral)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the target endpoint."""
@@ -75,13 +77,7 @@ class Clients:
 
     def __call__(self, service: str) -> Any:
         if service not in self._cache:
-            extra: dict[str, Any] = {}
-            if self._endpoint_url:
-                extra = {
-                    "endpoint_url": self._endpoint_url,
-                    "aws_access_key_id": "testing",
-                    "aws_secret_access_key": "testing",
-                }
+            extra = credentials.client_options(self._endpoint_url)
             self._cache[service] = boto3.client(service, region_name=self._region, **extra)
         return self._cache[service]
 

@@ -1,15 +1,18 @@
-"""DynamoDB tables, with TTL and point-in-time recovery applied after creation."""
+"""DynamoDB tables, with TTL and point-in-time recovery applied after creation; item writes are
+made atomic as in AWS (local_cloud.dynamodb_writes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from local_cloud import dynamodb_writes
 from local_cloud.resources.base import Creator, ProvisionContext
 from local_cloud.stack import Resource
 
 
 def create_table(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Resource:
     """A table with its keys, indexes, streams and encryption; then TTL and PITR."""
+    dynamodb_writes.install()
     dynamodb = ctx.client("dynamodb")
     name = props.get("TableName") or ctx.name(logical_id, max_length=255)
     args: dict[str, Any] = {

@@ -1,5 +1,5 @@
-"""KMS keys and aliases, Secrets Manager secrets, SNS topics, CloudWatch alarms, log groups,
-IAM roles, and the types that are recorded only."""
+"""KMS keys and aliases, Secrets Manager secrets, SNS topics and subscriptions, CloudWatch
+alarms and dashboards, log groups, IAM roles, and the types that are recorded only."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from local_cloud.resources.base import Creator, ProvisionContext
+from local_cloud.resources.base import Creator, ProvisionContext, ProvisionError
 from local_cloud.stack import Resource
 
 # Resource types that exist in the template but have no local effect, and why.
@@ -132,6 +132,59 @@ def create_topic(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) 
     return Resource(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
 
 
+# Subscription properties that are SNS subscription attributes (JSON documents as text).
+_SUBSCRIPTION_ATTRIBUTES = (
+    "FilterPolicy",
+    "FilterPolicyScope",
+    "RawMessageDelivery",
+    "RedrivePolicy",
+    "DeliveryPolicy",
+    "SubscriptionRoleArn",
+    "ReplayPolicy",
+)
+
+
+def create_subscription(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Resource:
+    """A topic subscription; moto confirms it at once and delivers nothing to email."""
+    if props.get("Region") not in (None, ctx.stack.region):
+        raise ProvisionError(
+            f"AWS::SNS::Subscription {logical_id}: Region {props['Region']} is not the stack's "
+            f"region {ctx.stack.region}; the local cloud has one region"
+        )
+    attributes = {}
+    for key in _SUBSCRIPTION_ATTRIBUTES:
+        if key in props:
+            value = props[key]
+            attributes[key] = (
+                json.dumps(value)
+                if isinstance(value, dict | list)
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
+    args: dict[str, Any] = {
+        "TopicArn": props["TopicArn"],
+        "Protocol": props["Protocol"],
+        "ReturnSubscriptionArn": True,
+    }
+    if "Endpoint" in props:
+        args["Endpoint"] = props["Endpoint"]
+    if attributes:
+        args["Attributes"] = attributes
+    arn = ctx.client("sns").subscribe(**args)["SubscriptionArn"]
+    return Resource(logical_id, "AWS::SNS::Subscription", arn, {"Arn": arn})
+
+
+def create_dashboard(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Resource:
+    """A dashboard with its body; moto stores it, nothing renders it."""
+    name = props.get("DashboardName") or ctx.name(logical_id, max_length=255)
+    body = props["DashboardBody"]
+    text = body if isinstance(body, str) else json.dumps(body)
+    json.loads(text)  # CloudFormation refuses a body that is not JSON; so does this
+    ctx.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=text)
+    return Resource(logical_id, "AWS::CloudWatch::Dashboard", name)
+
+
 def create_alarm(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Resource:
     """A metric alarm; CloudFormation's strings become the API's numbers."""
     name = props.get("AlarmName") or ctx.name(logical_id, max_length=255)
@@ -204,7 +257,9 @@ CREATORS: dict[str, Creator] = {
     "AWS::KMS::Alias": create_alias,
     "AWS::SecretsManager::Secret": create_secret,
     "AWS::SNS::Topic": create_topic,
+    "AWS::SNS::Subscription": create_subscription,
     "AWS::CloudWatch::Alarm": create_alarm,
+    "AWS::CloudWatch::Dashboard": create_dashboard,
     "AWS::Logs::LogGroup": create_log_group,
     "AWS::IAM::Role": create_role,
     "AWS::Lambda::Permission": record_only,
@@ -220,7 +275,11 @@ HANDLED: dict[str, frozenset[str]] = {
     "AWS::SNS::Topic": frozenset(
         {"TopicName", "KmsMasterKeyId", "DisplayName", "FifoTopic", "Subscription"}
     ),
+    "AWS::SNS::Subscription": frozenset(
+        {"TopicArn", "Protocol", "Endpoint", "Region", *_SUBSCRIPTION_ATTRIBUTES}
+    ),
     "AWS::CloudWatch::Alarm": frozenset(_ALARM_PROPERTIES),
+    "AWS::CloudWatch::Dashboard": frozenset({"DashboardName", "DashboardBody"}),
     "AWS::Logs::LogGroup": frozenset({"LogGroupName", "RetentionInDays", "KmsKeyId"}),
     "AWS::IAM::Role": frozenset(
         {

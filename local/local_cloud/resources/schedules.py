@@ -1,7 +1,9 @@
-"""EventBridge rules and Scheduler schedules: created in moto and recorded as Stack.schedules.
+"""EventBridge Scheduler schedules: created in moto and recorded as Stack.schedules.
 
-Why record them: moto neither fires schedules nor targets Lambda from EventBridge, so the
-local cloud (or a test) triggers scheduled functions itself from this record.
+Why record them: moto never fires a schedule, so the local cloud (or a test) triggers
+scheduled functions itself from this record. The target's RetryPolicy and DeadLetterConfig
+are stored in moto and on the record; nothing retries or dead-letters locally, because nothing
+fires.
 """
 
 from __future__ import annotations
@@ -9,59 +11,43 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local_cloud.resources.base import Creator, ProvisionContext
+from local_cloud.resources.base import Creator, ProvisionContext, ProvisionError
+from local_cloud.resources.events import function_for_target
 from local_cloud.stack import Resource, Schedule
 
-
-def _function_for_target(ctx: ProvisionContext, target_arn: str) -> str | None:
-    """The logical id of the stack function a target ARN names, if any."""
-    for spec in ctx.stack.functions.values():
-        if target_arn in (spec.arn, spec.name):
-            return spec.logical_id
-    return None
+TARGET_KEYS = frozenset({"Arn", "RoleArn", "Input", "RetryPolicy", "DeadLetterConfig"})
+RETRY_POLICY_KEYS = frozenset({"MaximumEventAgeInSeconds", "MaximumRetryAttempts"})
 
 
-def create_events_rule(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Resource:
-    """A rule with its targets; a scheduled one is recorded for the local cloud."""
-    events = ctx.client("events")
-    name = props.get("Name") or ctx.name(logical_id)
-    args: dict[str, Any] = {"Name": name, "State": props.get("State", "ENABLED")}
-    if "ScheduleExpression" in props:
-        args["ScheduleExpression"] = props["ScheduleExpression"]
-    if "EventPattern" in props:
-        pattern = props["EventPattern"]
-        args["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
-    if "Description" in props:
-        args["Description"] = props["Description"]
-    arn = events.put_rule(**args)["RuleArn"]
-    targets = props.get("Targets") or []
-    if targets:
-        events.put_targets(
-            Rule=name,
-            Targets=[
-                {k: t[k] for k in ("Id", "Arn", "Input", "InputPath", "RoleArn") if k in t}
-                for t in targets
-            ],
+def _check_target(logical_id: str, target: dict[str, Any]) -> None:
+    """Unknown keys of the target, its RetryPolicy or DeadLetterConfig fail by name."""
+    where = f"AWS::Scheduler::Schedule {logical_id}"
+    unknown = sorted(set(target) - TARGET_KEYS)
+    if unknown:
+        raise ProvisionError(f"{where}: Target property {', '.join(unknown)} is not handled")
+    unknown = sorted(set(target.get("RetryPolicy") or {}) - RETRY_POLICY_KEYS)
+    if unknown:
+        raise ProvisionError(f"{where}: RetryPolicy property {', '.join(unknown)} is not handled")
+    unknown = sorted(set(target.get("DeadLetterConfig") or {}) - {"Arn"})
+    if unknown:
+        raise ProvisionError(
+            f"{where}: DeadLetterConfig property {', '.join(unknown)} is not handled"
         )
-    for target in targets:
-        if "ScheduleExpression" in props:
-            ctx.stack.schedules.append(
-                Schedule(
-                    logical_id=logical_id,
-                    kind="AWS::Events::Rule",
-                    expression=props["ScheduleExpression"],
-                    target_arn=target["Arn"],
-                    function_logical_id=_function_for_target(ctx, target["Arn"]),
-                    input=json.loads(target["Input"]) if "Input" in target else None,
-                )
-            )
-    return Resource(logical_id, "AWS::Events::Rule", name, {"Arn": arn})
+
+
+def _api_target(target: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation's target → the Scheduler API's (numbers as numbers)."""
+    out = dict(target)
+    if "RetryPolicy" in out:
+        out["RetryPolicy"] = {key: int(value) for key, value in out["RetryPolicy"].items()}
+    return out
 
 
 def create_schedule(ctx: ProvisionContext, logical_id: str, props: dict[str, Any]) -> Resource:
     """A Scheduler schedule, recorded for the local cloud."""
     name = props.get("Name") or ctx.name(logical_id)
     target = props["Target"]
+    _check_target(logical_id, target)
     args = {
         key: props[key]
         for key in (
@@ -76,7 +62,7 @@ def create_schedule(ctx: ProvisionContext, logical_id: str, props: dict[str, Any
     arn = ctx.client("scheduler").create_schedule(
         Name=name,
         FlexibleTimeWindow=props.get("FlexibleTimeWindow") or {"Mode": "OFF"},
-        Target=target,
+        Target=_api_target(target),
         **args,
     )["ScheduleArn"]
     ctx.stack.schedules.append(
@@ -85,21 +71,17 @@ def create_schedule(ctx: ProvisionContext, logical_id: str, props: dict[str, Any
             kind="AWS::Scheduler::Schedule",
             expression=props["ScheduleExpression"],
             target_arn=target["Arn"],
-            function_logical_id=_function_for_target(ctx, target["Arn"]),
+            function_logical_id=function_for_target(ctx, target["Arn"]),
             input=json.loads(target["Input"]) if "Input" in target else None,
+            retry_policy=_api_target(target).get("RetryPolicy"),
+            dead_letter_arn=(target.get("DeadLetterConfig") or {}).get("Arn"),
         )
     )
     return Resource(logical_id, "AWS::Scheduler::Schedule", name, {"Arn": arn})
 
 
-CREATORS: dict[str, Creator] = {
-    "AWS::Events::Rule": create_events_rule,
-    "AWS::Scheduler::Schedule": create_schedule,
-}
+CREATORS: dict[str, Creator] = {"AWS::Scheduler::Schedule": create_schedule}
 HANDLED: dict[str, frozenset[str]] = {
-    "AWS::Events::Rule": frozenset(
-        {"Name", "ScheduleExpression", "EventPattern", "State", "Description", "Targets"}
-    ),
     "AWS::Scheduler::Schedule": frozenset(
         {
             "Name",
@@ -116,9 +98,5 @@ HANDLED: dict[str, frozenset[str]] = {
     ),
 }
 IGNORED: dict[str, dict[str, str]] = {
-    "AWS::Events::Rule": {
-        "EventBusName": "the default bus only locally",
-        "RoleArn": "IAM is not enforced",
-    },
     "AWS::Scheduler::Schedule": {"KmsKeyArn": "schedule payloads are not encrypted locally"},
 }
