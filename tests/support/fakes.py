@@ -777,7 +777,8 @@ class FakeExecution:
 class FakeExecutions:
     """Executions and task tokens, as ``StepFunctions`` answers.
 
-    A second start under the same name returns the first execution; ``send_task_success``
+    A second start under the same name returns the first execution; ``fail_starts_with``
+    makes the next start raise (a crash between ledger and execution). ``send_task_success``
     answers False once a token's wait is over (``end_wait`` or ``waits_are_over``) and raises
     whatever ``fail_signals_with`` holds (AWS throttling, say); ``stop_if_running`` stops a
     RUNNING execution once.
@@ -791,11 +792,15 @@ class FakeExecutions:
         self.signal_attempts = 0
         self.waits_are_over = False
         self.fail_signals_with: BaseException | None = None
+        self.fail_starts_with: BaseException | None = None
         self._over: set[str] = set()
 
     def start_execution(self, name: str, execution_input: dict[str, Any]) -> str:
         with self._lock:
             self.start_calls.append(name)
+            if self.fail_starts_with is not None:
+                error, self.fail_starts_with = self.fail_starts_with, None
+                raise error
             if name not in self.executions:
                 arn = STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + f":{name}"
                 self.executions[name] = FakeExecution(arn, name, dict(execution_input))

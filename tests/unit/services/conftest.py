@@ -8,13 +8,16 @@ Time is a :class:`FakeClock`: no test sleeps, and token expiry is a matter of ``
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
+from jumio_pipeline.domain.capture_identity import CaptureIdentity
 from jumio_pipeline.domain.session import PartId, Session, parse_registration
 from jumio_pipeline.domain.session_state import PartEvidence, SessionStatus
 from jumio_pipeline.services.completion import CompletionSignal
@@ -38,6 +41,7 @@ BUCKET = "captures-bucket"
 ISSUED_AT = "2024-05-01T10:00:00.000Z"
 ISSUED_EPOCH = int(datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp())
 TOKEN_LIFETIME = 30 * 60  # Jumio's default tokenLifetime, 30m
+_SEQUENCERS = itertools.count(0x10)  # S3 sequencers grow with every write
 
 # Credential category -> the api.parts keys Jumio gives it.
 PARTS_OF_CATEGORY = {
@@ -145,6 +149,34 @@ def registration(
     if required is not None:
         body["requiredParts"] = required
     return body
+
+
+def capture_identity(
+    world: World, key: str, version_id: str | None, *, sequencer: str | None = None
+) -> CaptureIdentity:
+    """The identity an S3 notification gives a version (its key URL-encoded, as S3 sends it)."""
+    etag = world.objects.etag(BUCKET, key, version_id) if version_id else None
+    return CaptureIdentity(
+        bucket=BUCKET,
+        key=key,
+        encoded_key=quote_plus(key, safe="/"),
+        version_id=version_id,
+        etag=etag,
+        size=None,
+        sequencer=sequencer or f"{next(_SEQUENCERS):016X}",
+        event_time=datetime.fromtimestamp(world.clock(), UTC),
+    )
+
+
+def put_capture(world: World, key: str, body: bytes, *, sequencer: str | None = None):
+    """Write a version as the app would; the identity its notification names."""
+    version_id = world.objects.put(BUCKET, key, body)
+    return capture_identity(world, key, version_id, sequencer=sequencer)
+
+
+def required_parts(session: Session) -> list[PartId]:
+    """The session's required parts, in a stable order."""
+    return [PartId(*ref.split("/")) for ref in sorted(session.required_parts)]
 
 
 @dataclass

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime
-from urllib.parse import quote_plus
-
 import pytest
 
 from jumio_pipeline.domain.capture_identity import CaptureIdentity, key_digest
@@ -27,12 +23,18 @@ from tests.support.fakes import (
     jumio_throttled,
     jumio_unavailable,
 )
-from tests.unit.services.conftest import BUCKET, World, href_base, token_of
+from tests.unit.services.conftest import (
+    BUCKET,
+    World,
+    capture_identity,
+    href_base,
+    put_capture,
+    token_of,
+)
 
 FRONT = images.make_jpeg(640, 480)
 RETAKE = images.make_jpeg(800, 600)
 FACE = images.make_png(400, 400)
-_SEQUENCERS = itertools.count(0x10)
 
 
 @pytest.fixture
@@ -48,28 +50,6 @@ def captures(world: World) -> CaptureService:
     )
 
 
-def put(world: World, key: str, body: bytes, *, sequencer: str | None = None) -> CaptureIdentity:
-    """Write a version as the app would and build the identity its S3 notification names."""
-    version_id = world.objects.put(BUCKET, key, body)
-    return identity(world, key, version_id, sequencer=sequencer or f"{next(_SEQUENCERS):016X}")
-
-
-def identity(
-    world: World, key: str, version_id: str | None, *, sequencer: str | None = None
-) -> CaptureIdentity:
-    etag = world.objects.etag(BUCKET, key, version_id) if version_id else None
-    return CaptureIdentity(
-        bucket=BUCKET,
-        key=key,
-        encoded_key=quote_plus(key, safe="/"),
-        version_id=version_id,
-        etag=etag,
-        size=None,
-        sequencer=sequencer,
-        event_time=datetime.fromtimestamp(world.clock(), UTC),
-    )
-
-
 def rejection_tag(world: World, capture: CaptureIdentity) -> str | None:
     return world.objects.tags(BUCKET, capture.key, capture.version_id).get("rejection-reason")
 
@@ -79,7 +59,7 @@ def rejection_tag(world: World, capture: CaptureIdentity) -> str | None:
 
 def test_a_new_part_is_added_with_its_own_href_token_and_original_bytes(world, captures):
     world.register()
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
     outcome = captures.process(front)
 
@@ -98,8 +78,8 @@ def test_a_new_part_is_added_with_its_own_href_token_and_original_bytes(world, c
 def test_a_retake_of_a_landed_part_is_an_update_and_recorded_as_the_new_version(world, captures):
     world.register()
     key = world.ids.key("ID", "FRONT.jpg")
-    captures.process(put(world, key, FRONT))
-    retake = put(world, key, RETAKE)
+    captures.process(put_capture(world, key, FRONT))
+    retake = put_capture(world, key, RETAKE)
 
     outcome = captures.process(retake)
 
@@ -113,7 +93,7 @@ def test_a_retake_of_a_landed_part_is_an_update_and_recorded_as_the_new_version(
 def test_a_document_page_is_uploaded_as_a_document_and_counts_for_document(world, captures):
     world.register(("DOCUMENT",))
     pdf = images.make_pdf(2)
-    page = put(world, world.ids.key("DOCUMENT", "DOCUMENT/1.pdf"), pdf)
+    page = put_capture(world, world.ids.key("DOCUMENT", "DOCUMENT/1.pdf"), pdf)
 
     outcome = captures.process(page)
 
@@ -138,9 +118,9 @@ def test_a_new_version_of_a_document_page_is_sent_as_a_document_again_never_as_a
 ):
     world.register(("DOCUMENT",))
     key = world.ids.key("DOCUMENT", "DOCUMENT/1.jpg")
-    captures.process(put(world, key, FRONT))
+    captures.process(put_capture(world, key, FRONT))
 
-    outcome = captures.process(put(world, key, RETAKE))
+    outcome = captures.process(put_capture(world, key, RETAKE))
 
     assert outcome.operation == "document"
     assert [c.operation for c in world.jumio.calls] == ["upload_document", "upload_document"]
@@ -149,11 +129,11 @@ def test_a_new_version_of_a_document_page_is_sent_as_a_document_again_never_as_a
 def test_the_last_part_sends_the_completion_signal_once_the_wait_holds_a_token(world, captures):
     world.register(("ID", "SELFIE"))
     world.ledger.store_task_token(world.ids.workflow, "task-token-1")
-    captures.process(put(world, world.ids.key("ID", "FRONT.jpg"), FRONT))
-    captures.process(put(world, world.ids.key("ID", "BACK.jpg"), FRONT))
+    captures.process(put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT))
+    captures.process(put_capture(world, world.ids.key("ID", "BACK.jpg"), FRONT))
     assert world.executions.signals == []
 
-    last = captures.process(put(world, world.ids.key("SELFIE", "FACE.png"), FACE))
+    last = captures.process(put_capture(world, world.ids.key("SELFIE", "FACE.png"), FACE))
 
     assert (last.all_landed, last.completion_signalled) == (True, True)
     [(task_token, output)] = world.executions.signals
@@ -164,7 +144,7 @@ def test_the_last_part_sends_the_completion_signal_once_the_wait_holds_a_token(w
 def test_the_last_part_before_the_wait_state_leaves_the_signal_to_the_wait(world, captures):
     world.register(("SELFIE",))
 
-    outcome = captures.process(put(world, world.ids.key("SELFIE", "FACE.png"), FACE))
+    outcome = captures.process(put_capture(world, world.ids.key("SELFIE", "FACE.png"), FACE))
 
     assert (outcome.all_landed, outcome.completion_signalled) == (True, False)
     assert world.executions.signal_attempts == 0
@@ -175,7 +155,7 @@ def test_the_last_part_before_the_wait_state_leaves_the_signal_to_the_wait(world
 
 def test_the_same_version_delivered_again_is_skipped_without_calling_jumio(world, captures):
     world.register()
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
     captures.process(front)
 
     again = captures.process(front)
@@ -190,8 +170,8 @@ def test_a_late_notification_of_an_older_version_is_skipped_and_the_newer_one_st
 ):
     world.register()
     key = world.ids.key("ID", "FRONT.jpg")
-    older = put(world, key, FRONT, sequencer="0000000000000A1")
-    newer = put(world, key, RETAKE, sequencer="0000000000000B2")
+    older = put_capture(world, key, FRONT, sequencer="0000000000000A1")
+    newer = put_capture(world, key, RETAKE, sequencer="0000000000000B2")
     captures.process(newer)
 
     late = captures.process(older)
@@ -206,7 +186,7 @@ def test_the_same_version_rejected_before_is_processed_again_not_skipped(world, 
     # Only a landed version is "done": a rejected one may be retried (e.g. the session came
     # back to life with a renewed token) and then lands.
     world.register()
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
     world.jumio.fail("add_part", jumio_auth_error(401))
     assert captures.process(front).reason == "TOKEN_EXPIRED"
 
@@ -229,7 +209,7 @@ def test_the_same_version_rejected_before_is_processed_again_not_skipped(world, 
 )
 def test_an_invalid_capture_is_rejected_in_the_ledger_tag_and_metric(world, captures, body, reason):
     world.register()
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), body)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), body)
 
     outcome = captures.process(front)
 
@@ -248,7 +228,7 @@ def test_an_invalid_capture_is_rejected_in_the_ledger_tag_and_metric(world, capt
 
 def test_an_oversized_object_is_rejected_by_its_size_before_its_body_is_read(world, captures):
     world.register()
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), bytes(MAX_BYTES + 1))
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), bytes(MAX_BYTES + 1))
 
     outcome = captures.process(front)
 
@@ -263,7 +243,7 @@ def test_an_oversized_object_is_rejected_by_its_size_before_its_body_is_read(wor
 def test_a_version_deleted_before_processing_is_rejected_as_not_found(world, captures):
     world.register()
     key = world.ids.key("ID", "FRONT.jpg")
-    front = identity(world, key, "version-that-was-deleted")
+    front = capture_identity(world, key, "version-that-was-deleted")
 
     outcome = captures.process(front)
 
@@ -276,9 +256,9 @@ def test_a_version_deleted_before_processing_is_rejected_as_not_found(world, cap
 def test_a_rejected_retake_keeps_the_landed_part_and_only_tags_the_new_version(world, captures):
     world.register()
     key = world.ids.key("ID", "FRONT.jpg")
-    landed = put(world, key, FRONT)
+    landed = put_capture(world, key, FRONT)
     captures.process(landed)
-    bad_retake = put(world, key, images.not_an_image())
+    bad_retake = put_capture(world, key, images.not_an_image())
 
     outcome = captures.process(bad_retake)
 
@@ -293,9 +273,9 @@ def test_a_rejected_retake_keeps_the_landed_part_and_only_tags_the_new_version(w
 def test_a_valid_capture_after_a_rejected_one_is_added_and_replaces_the_rejection(world, captures):
     world.register()
     key = world.ids.key("ID", "FRONT.jpg")
-    captures.process(put(world, key, images.not_an_image()))
+    captures.process(put_capture(world, key, images.not_an_image()))
 
-    outcome = captures.process(put(world, key, FRONT))
+    outcome = captures.process(put_capture(world, key, FRONT))
 
     assert (outcome.status, outcome.operation) == ("UPLOADED", "add")
     part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
@@ -319,7 +299,7 @@ def test_a_capture_for_a_closed_session_is_rejected_without_calling_jumio(
 ):
     world.register()
     world.end(status)
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
     outcome = captures.process(front)
 
@@ -335,7 +315,7 @@ def test_a_capture_for_an_erased_session_is_tagged_and_counted_but_not_written_t
 ):
     world.register()
     world.end(SessionStatus.DELETED)
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
     outcome = captures.process(front)
 
@@ -349,7 +329,7 @@ def test_a_capture_for_an_erased_session_is_tagged_and_counted_but_not_written_t
 def test_a_capture_after_the_token_expired_is_rejected_without_calling_jumio(world, captures):
     session = world.register()
     world.clock.now = session.token_expires_at
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
     outcome = captures.process(front)
 
@@ -369,7 +349,7 @@ def test_a_capture_after_the_token_expired_is_rejected_without_calling_jumio(wor
 def test_a_part_the_session_cannot_take_is_rejected_as_unknown(world, captures, name):
     world.register(("SELFIE", "FACEMAP"))
     category = "SELFIE" if name == "BACK.jpg" else "FACEMAP"
-    capture = put(world, world.ids.key(category, name), FRONT)
+    capture = put_capture(world, world.ids.key(category, name), FRONT)
 
     outcome = captures.process(capture)
 
@@ -381,7 +361,7 @@ def test_a_part_the_session_cannot_take_is_rejected_as_unknown(world, captures, 
 
 
 def test_a_capture_before_its_session_is_raised_to_wait_and_leaves_no_trace(world, captures):
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
     with pytest.raises(SessionNotRegistered):
         captures.process(front)
@@ -410,7 +390,7 @@ def test_a_key_outside_the_layout_is_recorded_as_unmatched_with_an_expiry(
 ):
     world.register()
     key = key.format(wf=world.ids.workflow, cred=world.ids.id_credential)
-    capture = put(world, key, FRONT)
+    capture = put_capture(world, key, FRONT)
 
     outcome = captures.process(capture)
 
@@ -425,7 +405,7 @@ def test_a_key_outside_the_layout_is_recorded_as_unmatched_with_an_expiry(
 
 
 def test_the_same_unmatched_version_twice_is_one_record(world, captures):
-    capture = put(world, "uploads/selfie.jpg", FRONT)
+    capture = put_capture(world, "uploads/selfie.jpg", FRONT)
 
     captures.process(capture)
     captures.process(capture)
@@ -455,7 +435,7 @@ def test_a_permanent_refusal_by_jumio_is_a_rejection_with_its_reason(
 ):
     world.register()
     world.jumio.fail("add_part", error)
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
     outcome = captures.process(front)
 
@@ -471,7 +451,7 @@ def test_a_permanent_refusal_by_jumio_is_a_rejection_with_its_reason(
 def test_a_transient_jumio_failure_is_raised_and_recorded_nowhere(world, captures, error):
     world.register()
     world.jumio.fail("add_part", error)
-    front = put(world, world.ids.key("ID", "FRONT.jpg"), front_body := FRONT)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), front_body := FRONT)
 
     with pytest.raises((JumioUnavailable, JumioThrottled)) as raised:
         captures.process(front)
