@@ -3,8 +3,9 @@
 Each fake keeps the semantics of the adapter it stands for (``jumio_pipeline.adapters``), so
 a service test here means what it would mean in Lambda: conditions that do not hold are
 answers (False, None, an outcome), never exceptions, exactly where the adapter says so.
-``tests/unit/services/test_ledger_contract.py`` runs the same scenarios against
-:class:`InMemoryLedger` and the DynamoDB ``Ledger`` (moto), so the two cannot drift apart.
+``tests/unit/services/contracts/`` runs the same scenarios against :class:`InMemoryLedger`
+and the DynamoDB ``Ledger``, and against :class:`InMemoryRunOnce` and the Powertools
+``RunOnce`` (both on moto), so the fakes cannot drift from the adapters.
 
 Unlike moto, every ledger method runs under one lock: a race between threads is decided by
 the same conditions DynamoDB checks atomically, truly atomically.

@@ -126,6 +126,20 @@ def test_a_new_version_of_a_document_page_is_sent_as_a_document_again_never_as_a
     assert [c.operation for c in world.jumio.calls] == ["upload_document", "upload_document"]
 
 
+def test_a_retake_may_be_smaller_than_an_add_allows_but_a_document_page_may_not(world, captures):
+    # Jumio enforces the minimum size on add only; a page is always added (POSTed).
+    world.register(("ID", "DOCUMENT"))
+    small = images.make_jpeg(200, 100)
+    captures.process(put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT))
+    captures.process(put_capture(world, world.ids.key("DOCUMENT", "DOCUMENT/1.jpg"), FRONT))
+
+    retake = captures.process(put_capture(world, world.ids.key("ID", "FRONT.jpg"), small))
+    page = captures.process(put_capture(world, world.ids.key("DOCUMENT", "DOCUMENT/1.jpg"), small))
+
+    assert (retake.status, retake.operation) == ("UPLOADED", "update")
+    assert (page.status, page.reason) == ("REJECTED", "TOO_SMALL")
+
+
 def test_the_last_part_sends_the_completion_signal_once_the_wait_holds_a_token(world, captures):
     world.register(("ID", "SELFIE"))
     world.ledger.store_task_token(world.ids.workflow, "task-token-1")

@@ -116,6 +116,19 @@ def test_a_replay_starts_the_execution_that_a_crashed_first_attempt_did_not(worl
     assert world.ledger.get(world.ids.workflow).execution_arn == execution.arn
 
 
+def test_an_erased_session_whose_execution_never_started_is_not_started_by_a_replay(world, service):
+    world.executions.fail_starts_with = ConnectionError("step functions unreachable")
+    with pytest.raises(ConnectionError):
+        service.register(registration(world.ids))
+    world.end(SessionStatus.DELETED)
+
+    replay = service.register(registration(world.ids))
+
+    assert (replay.outcome, replay.execution_started) == (RegisterOutcome.IGNORED_ENDED, False)
+    assert world.executions.executions == {}
+    assert world.ledger.get(world.ids.workflow).execution_arn is None
+
+
 class _LedgerThatCrashesOnce(InMemoryLedger):
     """Fails the first ``record_execution``, as a Lambda timing out right after the start."""
 
