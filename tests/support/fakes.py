@@ -593,9 +593,11 @@ class DeletedCounts:
 class InMemoryObjectStore:
     """A versioned bucket (or several): CaptureObjects and CaptureVersions, as ``S3ObjectStore``.
 
-    A version that is gone is an answer (None, nothing tagged), as in the adapter; a delete
-    marker is treated as gone too. ``refuse_deletion`` makes S3 keep a key's versions, so
-    ``delete_versions`` deletes the rest and raises ErasureIncomplete, as the adapter does.
+    A version that is gone is an answer (None, nothing tagged), as in the adapter. A delete
+    marker is treated as gone too, where S3 would answer 405 and the adapter raise: no
+    ObjectCreated notification names a marker. ``refuse_deletion`` makes S3 keep a key's
+    versions, so ``delete_versions`` deletes the rest and raises ErasureIncomplete, as the
+    adapter does.
     """
 
     def __init__(self) -> None:
@@ -625,6 +627,7 @@ class InMemoryObjectStore:
         return {} if version is None else dict(version.tags)
 
     def refuse_deletion(self, bucket: str, key: str) -> None:
+        """DeleteObjects reports an error (AccessDenied) for every version of this key."""
         self._refused.add((bucket, key))
 
     # --- CaptureObjects ------------------------------------------------------------------
@@ -959,7 +962,6 @@ class InMemoryRunOnce:
         self._data_keyword = data_keyword
         self._selector = event_key_jmespath
         self._expires_after = expires_after_seconds
-        self.runs = 0
 
     def record_id(self, data: Any) -> str:
         selected = jmespath.search(self._selector, data) if self._selector else data
@@ -982,7 +984,6 @@ class InMemoryRunOnce:
                 expires_at = table.clock() + self._expires_after
                 table.records[record_id] = _RunRecord("INPROGRESS", expires_at)
             try:
-                self.runs += 1
                 result = function(*args, **kwargs)
             except BaseException:
                 with table.lock:
@@ -1091,7 +1092,6 @@ class _ScriptedApi:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._script: dict[str, deque[JumioError]] = {}
-        self._always: dict[str, JumioError] = {}
         self.calls: list[JumioCall] = []
 
     def fail(self, operation: str, *errors: JumioError) -> None:
@@ -1099,17 +1099,13 @@ class _ScriptedApi:
         with self._lock:
             self._script.setdefault(operation, deque()).extend(errors)
 
-    def fail_always(self, operation: str, error: JumioError) -> None:
-        with self._lock:
-            self._always[operation] = error
-
     def succeeded(self, operation: str | None = None) -> list[JumioCall]:
         return [c for c in self.calls if c.failed is None and operation in (None, c.operation)]
 
     def _call(self, call: JumioCall) -> None:
         with self._lock:
             queued = self._script.get(call.operation)
-            error = queued.popleft() if queued else self._always.get(call.operation)
+            error = queued.popleft() if queued else None
             self.calls.append(call if error is None else replace(call, failed=type(error).__name__))
         if error is not None:
             raise error

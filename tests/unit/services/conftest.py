@@ -40,7 +40,6 @@ from tests.support.fakes import (
 BUCKET = "captures-bucket"
 ISSUED_AT = "2024-05-01T10:00:00.000Z"
 ISSUED_EPOCH = int(datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp())
-TOKEN_LIFETIME = 30 * 60  # Jumio's default tokenLifetime, 30m
 _SEQUENCERS = itertools.count(0x10)  # S3 sequencers grow with every write
 
 # Credential category -> the api.parts keys Jumio gives it.
