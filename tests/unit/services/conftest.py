@@ -1,0 +1,251 @@
+"""A world of in-memory collaborators for the service tests, and Jumio account responses.
+
+Every service is built from the real classes of ``jumio_pipeline.services`` and the fakes of
+``tests/support/fakes.py``; the completion signal is the real ``CompletionSignal`` over the
+in-memory ledger, so a test that lands the last part sees the signal that Lambda would send.
+Time is a :class:`FakeClock`: no test sleeps, and token expiry is a matter of ``advance``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+
+from jumio_pipeline.domain.capture_identity import CaptureIdentity
+from jumio_pipeline.domain.session import PartId, Session, parse_registration
+from jumio_pipeline.domain.session_state import PartEvidence, SessionStatus
+from jumio_pipeline.services.completion import CompletionSignal
+from tests.support.fakes import (
+    FakeClock,
+    FakeCredentialsApi,
+    FakeExecutions,
+    FakeMetrics,
+    FakeSecretKey,
+    FakeTenantApi,
+    InMemoryAuditLog,
+    InMemoryDeadLetters,
+    InMemoryIdempotencyTable,
+    InMemoryLedger,
+    InMemoryObjectStore,
+    InMemoryRequestQueue,
+    InMemoryRequeue,
+)
+
+BUCKET = "captures-bucket"
+ISSUED_AT = "2024-05-01T10:00:00.000Z"
+ISSUED_EPOCH = int(datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp())
+_SEQUENCERS = itertools.count(0x10)  # S3 sequencers grow with every write
+
+# Credential category -> the api.parts keys Jumio gives it.
+PARTS_OF_CATEGORY = {
+    "ID": ("front", "back"),
+    "SELFIE": ("face",),
+    "DATA": ("prepared_data",),
+    "DOCUMENT": ("document",),
+}
+
+
+@dataclass(frozen=True)
+class Ids:
+    """The ids of one workflow execution and its credentials (fresh per test)."""
+
+    account: str = field(default_factory=lambda: str(uuid.uuid4()))
+    workflow: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id_credential: str = field(default_factory=lambda: str(uuid.uuid4()))
+    selfie_credential: str = field(default_factory=lambda: str(uuid.uuid4()))
+    data_credential: str = field(default_factory=lambda: str(uuid.uuid4()))
+    document_credential: str = field(default_factory=lambda: str(uuid.uuid4()))
+    facemap_credential: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def credential(self, category: str) -> str:
+        return {
+            "ID": self.id_credential,
+            "SELFIE": self.selfie_credential,
+            "DATA": self.data_credential,
+            "DOCUMENT": self.document_credential,
+            "FACEMAP": self.facemap_credential,
+        }[category]
+
+    def part(self, category: str, classifier: str, page: int | None = None) -> PartId:
+        return PartId(self.credential(category), classifier, page)
+
+    def ref(self, category: str, classifier: str) -> str:
+        return self.part(category, classifier).ref
+
+    def key(self, category: str, name: str) -> str:
+        """The capture key of ``name`` (``FRONT.jpg``, ``DOCUMENT/1.pdf``) for a credential."""
+        return f"captures/{self.workflow}/{self.credential(category)}/{name}"
+
+
+def href_base(ids: Ids) -> str:
+    return f"https://api.amer-1.jumio.ai/api/v1/accounts/{ids.account}/workflow-executions/{ids.workflow}"
+
+
+def token_of(ids: Ids, category: str, generation: int = 1) -> str:
+    """A recognisable api.token per credential (and per renewal)."""
+    return f"token-{category.lower()}-{generation}-{ids.credential(category)[:8]}"
+
+
+def account_response(
+    ids: Ids,
+    categories: tuple[str, ...] = ("ID", "SELFIE", "DATA"),
+    *,
+    timestamp: str = ISSUED_AT,
+    generation: int = 1,
+    execution_href: bool = True,
+) -> dict[str, Any]:
+    """Jumio's account create/update response, as documented, for the given credentials.
+
+    FACEMAP is a web/SDK-only credential (no ``api``); the others allow the API channel.
+    """
+    base = href_base(ids)
+    credentials: list[dict[str, Any]] = []
+    for category in categories:
+        credential_id = ids.credential(category)
+        credential: dict[str, Any] = {
+            "id": credential_id,
+            "category": category,
+            "allowedChannels": ["WEB", "SDK"] if category == "FACEMAP" else ["WEB", "API", "SDK"],
+        }
+        if category != "FACEMAP":
+            api: dict[str, Any] = {
+                "token": token_of(ids, category, generation),
+                "parts": {
+                    part: f"{base}/credentials/{credential_id}/parts/{part.upper()}"
+                    for part in PARTS_OF_CATEGORY[category]
+                },
+            }
+            if execution_href:
+                api["workflowExecution"] = base
+            credential["api"] = api
+        credentials.append(credential)
+    return {
+        "timestamp": timestamp,
+        "account": {"id": ids.account},
+        "workflowExecution": {"id": ids.workflow, "credentials": credentials},
+    }
+
+
+def registration(
+    ids: Ids,
+    categories: tuple[str, ...] = ("ID", "SELFIE", "DATA"),
+    *,
+    required: list[str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The ``sessions`` message: the response wrapped with the required parts and a lifetime."""
+    body: dict[str, Any] = {
+        "account": account_response(ids, categories, **options),
+        "tokenLifetime": "30m",
+        "reference": "onboarding-42",
+    }
+    if required is not None:
+        body["requiredParts"] = required
+    return body
+
+
+def capture_identity(
+    world: World, key: str, version_id: str | None, *, sequencer: str | None = None
+) -> CaptureIdentity:
+    """The identity an S3 notification gives a version (its key URL-encoded, as S3 sends it)."""
+    etag = world.objects.etag(BUCKET, key, version_id) if version_id else None
+    return CaptureIdentity(
+        bucket=BUCKET,
+        key=key,
+        encoded_key=quote_plus(key, safe="/"),
+        version_id=version_id,
+        etag=etag,
+        size=None,
+        sequencer=sequencer or f"{next(_SEQUENCERS):016X}",
+        event_time=datetime.fromtimestamp(world.clock(), UTC),
+    )
+
+
+def put_capture(world: World, key: str, body: bytes, *, sequencer: str | None = None):
+    """Write a version as the app would; the identity its notification names."""
+    version_id = world.objects.put(BUCKET, key, body)
+    return capture_identity(world, key, version_id, sequencer=sequencer)
+
+
+def required_parts(session: Session) -> list[PartId]:
+    """The session's required parts, in a stable order."""
+    return [PartId(*ref.split("/")) for ref in sorted(session.required_parts)]
+
+
+@dataclass
+class World:
+    """The collaborators every service takes, in memory, sharing one clock."""
+
+    clock: FakeClock
+    ledger: InMemoryLedger
+    objects: InMemoryObjectStore
+    jumio: FakeCredentialsApi
+    tenant: FakeTenantApi
+    executions: FakeExecutions
+    metrics: FakeMetrics
+    dead_letters: InMemoryDeadLetters
+    requeue: InMemoryRequeue
+    request_queue: InMemoryRequestQueue
+    audit: InMemoryAuditLog
+    idempotency: InMemoryIdempotencyTable
+    secret_key: FakeSecretKey
+    ids: Ids
+
+    @property
+    def signal(self) -> CompletionSignal:
+        return CompletionSignal(ledger=self.ledger, executions=self.executions)
+
+    def register(
+        self,
+        categories: tuple[str, ...] = ("ID", "SELFIE", "DATA"),
+        *,
+        ids: Ids | None = None,
+        **options: Any,
+    ) -> Session:
+        """Record a session in the ledger (as RegistrationService would) and return it."""
+        session = parse_registration(registration(ids or self.ids, categories, **options))
+        self.ledger.register(session, now=self.clock())
+        return session
+
+    def land(self, *parts: PartId) -> None:
+        """Record parts as landed directly in the ledger (no Jumio call, no signal)."""
+        for part in parts:
+            self.ledger.record_part_uploaded(self.ids.workflow, part, PartEvidence())
+
+    def end(self, status: SessionStatus) -> None:
+        """Move the session to ``status`` the way the pipeline does it."""
+        wf = self.ids.workflow
+        if status is SessionStatus.FINALIZING:
+            self.ledger.mark_finalizing(wf)
+        elif status is SessionStatus.DELETED:
+            self.ledger.close_for_erasure(wf, "erasure-request-1")
+        else:
+            self.ledger.record_outcome(wf, status)
+        assert self.ledger.get(wf).status is status
+
+
+@pytest.fixture
+def world() -> World:
+    clock = FakeClock(ISSUED_EPOCH + 60)
+    return World(
+        clock=clock,
+        ledger=InMemoryLedger(clock=clock),
+        objects=InMemoryObjectStore(),
+        jumio=FakeCredentialsApi(),
+        tenant=FakeTenantApi(),
+        executions=FakeExecutions(),
+        metrics=FakeMetrics(),
+        dead_letters=InMemoryDeadLetters(),
+        requeue=InMemoryRequeue(),
+        request_queue=InMemoryRequestQueue(),
+        audit=InMemoryAuditLog(),
+        idempotency=InMemoryIdempotencyTable(clock=clock),
+        secret_key=FakeSecretKey(),
+        ids=Ids(),
+    )

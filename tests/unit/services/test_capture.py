@@ -1,0 +1,479 @@
+"""CaptureService: every capture ends uploaded, rejected with a reason, skipped, or raised."""
+
+from __future__ import annotations
+
+import pytest
+
+from jumio_pipeline.domain.capture_identity import CaptureIdentity, key_digest
+from jumio_pipeline.domain.errors import (
+    JumioError,
+    JumioThrottled,
+    JumioUnavailable,
+    SessionNotRegistered,
+)
+from jumio_pipeline.domain.image_validation import MAX_BYTES
+from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
+from jumio_pipeline.services.capture import CaptureService
+from tests.support import images
+from tests.support.fakes import (
+    jumio_auth_error,
+    jumio_conflict,
+    jumio_not_found,
+    jumio_rejected,
+    jumio_throttled,
+    jumio_unavailable,
+)
+from tests.unit.services.conftest import (
+    BUCKET,
+    World,
+    capture_identity,
+    href_base,
+    put_capture,
+    token_of,
+)
+
+FRONT = images.make_jpeg(640, 480)
+RETAKE = images.make_jpeg(800, 600)
+FACE = images.make_png(400, 400)
+
+
+@pytest.fixture
+def captures(world: World) -> CaptureService:
+    return CaptureService(
+        ledger=world.ledger,
+        objects=world.objects,
+        jumio=world.jumio,
+        signal_completion=world.signal,
+        metrics=world.metrics,
+        unmatched_retention_days=30,
+        clock=world.clock,
+    )
+
+
+def rejection_tag(world: World, capture: CaptureIdentity) -> str | None:
+    return world.objects.tags(BUCKET, capture.key, capture.version_id).get("rejection-reason")
+
+
+# --- delivered ---------------------------------------------------------------------------------
+
+
+def test_a_new_part_is_added_with_its_own_href_token_and_original_bytes(world, captures):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.operation, outcome.all_landed) == ("UPLOADED", "add", False)
+    [call] = world.jumio.calls
+    assert call.operation == "add_part"
+    assert call.href == f"{href_base(world.ids)}/credentials/{world.ids.id_credential}/parts/FRONT"
+    assert call.token == token_of(world.ids, "ID")
+    assert (call.content, call.content_type, call.filename) == (FRONT, "image/jpeg", "FRONT.jpg")
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.version_id) == (PartStatus.UPLOADED, front.version_id)
+    assert world.ids.ref("ID", "FRONT") not in world.ledger.get(world.ids.workflow).pending_parts
+    assert world.metrics.total("PartUploaded", operation="add") == 1
+
+
+def test_a_retake_of_a_landed_part_is_an_update_and_recorded_as_the_new_version(world, captures):
+    world.register()
+    key = world.ids.key("ID", "FRONT.jpg")
+    captures.process(put_capture(world, key, FRONT))
+    retake = put_capture(world, key, RETAKE)
+
+    outcome = captures.process(retake)
+
+    assert (outcome.status, outcome.operation) == ("UPLOADED", "update")
+    assert [c.operation for c in world.jumio.calls] == ["add_part", "update_part"]
+    assert world.jumio.calls[1].content == RETAKE
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert part.version_id == retake.version_id
+
+
+def test_a_document_page_is_uploaded_as_a_document_and_counts_for_document(world, captures):
+    world.register(("DOCUMENT",))
+    pdf = images.make_pdf(2)
+    page = put_capture(world, world.ids.key("DOCUMENT", "DOCUMENT/1.pdf"), pdf)
+
+    outcome = captures.process(page)
+
+    assert (outcome.status, outcome.operation, outcome.all_landed) == ("UPLOADED", "document", True)
+    [call] = world.jumio.calls
+    assert (call.operation, call.content, call.content_type, call.pages) == (
+        "upload_document",
+        pdf,
+        "application/pdf",
+        1,
+    )
+    assert call.href.endswith(f"/credentials/{world.ids.document_credential}/parts/DOCUMENT")
+    page_record = world.ledger.get_part(
+        world.ids.workflow, world.ids.part("DOCUMENT", "DOCUMENT", 1)
+    )
+    assert page_record.status is PartStatus.UPLOADED
+    assert world.ledger.get(world.ids.workflow).pending_parts == frozenset()
+
+
+def test_a_new_version_of_a_document_page_is_sent_as_a_document_again_never_as_an_update(
+    world, captures
+):
+    world.register(("DOCUMENT",))
+    key = world.ids.key("DOCUMENT", "DOCUMENT/1.jpg")
+    captures.process(put_capture(world, key, FRONT))
+
+    outcome = captures.process(put_capture(world, key, RETAKE))
+
+    assert outcome.operation == "document"
+    assert [c.operation for c in world.jumio.calls] == ["upload_document", "upload_document"]
+
+
+def test_a_retake_may_be_smaller_than_an_add_allows_but_a_document_page_may_not(world, captures):
+    # Jumio enforces the minimum size on add only; a page is always added (POSTed).
+    world.register(("ID", "DOCUMENT"))
+    small = images.make_jpeg(200, 100)
+    captures.process(put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT))
+    captures.process(put_capture(world, world.ids.key("DOCUMENT", "DOCUMENT/1.jpg"), FRONT))
+
+    retake = captures.process(put_capture(world, world.ids.key("ID", "FRONT.jpg"), small))
+    page = captures.process(put_capture(world, world.ids.key("DOCUMENT", "DOCUMENT/1.jpg"), small))
+
+    assert (retake.status, retake.operation) == ("UPLOADED", "update")
+    assert (page.status, page.reason) == ("REJECTED", "TOO_SMALL")
+
+
+def test_the_last_part_sends_the_completion_signal_once_the_wait_holds_a_token(world, captures):
+    world.register(("ID", "SELFIE"))
+    world.ledger.store_task_token(world.ids.workflow, "task-token-1")
+    captures.process(put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT))
+    captures.process(put_capture(world, world.ids.key("ID", "BACK.jpg"), FRONT))
+    assert world.executions.signals == []
+
+    last = captures.process(put_capture(world, world.ids.key("SELFIE", "FACE.png"), FACE))
+
+    assert (last.all_landed, last.completion_signalled) == (True, True)
+    [(task_token, output)] = world.executions.signals
+    assert task_token == "task-token-1"
+    assert output == {"workflowExecutionId": world.ids.workflow, "allPartsLanded": True}
+
+
+def test_the_last_part_before_the_wait_state_leaves_the_signal_to_the_wait(world, captures):
+    world.register(("SELFIE",))
+
+    outcome = captures.process(put_capture(world, world.ids.key("SELFIE", "FACE.png"), FACE))
+
+    assert (outcome.all_landed, outcome.completion_signalled) == (True, False)
+    assert world.executions.signal_attempts == 0
+
+
+# --- skipped: stale or duplicate versions ------------------------------------------------------
+
+
+def test_the_same_version_delivered_again_is_skipped_without_calling_jumio(world, captures):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    captures.process(front)
+
+    again = captures.process(front)
+
+    assert (again.status, again.reason) == ("SKIPPED", "ALREADY_RECORDED")
+    assert len(world.jumio.calls) == 1
+    assert world.metrics.total("PartUploaded") == 1
+
+
+def test_a_late_notification_of_an_older_version_is_skipped_and_the_newer_one_stays(
+    world, captures
+):
+    world.register()
+    key = world.ids.key("ID", "FRONT.jpg")
+    older = put_capture(world, key, FRONT, sequencer="0000000000000A1")
+    newer = put_capture(world, key, RETAKE, sequencer="0000000000000B2")
+    captures.process(newer)
+
+    late = captures.process(older)
+
+    assert late.status == "SKIPPED"
+    assert [c.content for c in world.jumio.calls] == [RETAKE]
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert part.version_id == newer.version_id
+
+
+def test_the_same_version_rejected_before_is_processed_again_not_skipped(world, captures):
+    # Only a landed version is "done": a rejected one may be retried (e.g. the session came
+    # back to life with a renewed token) and then lands.
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+    world.jumio.fail("add_part", jumio_auth_error(401))
+    assert captures.process(front).reason == "TOKEN_EXPIRED"
+
+    assert captures.process(front).status == "UPLOADED"
+
+
+# --- rejected: validation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "EMPTY_FILE"),
+        (images.not_an_image(), "NOT_AN_IMAGE"),
+        (images.make_gif(640, 480), "UNSUPPORTED_FORMAT"),
+        (images.make_jpeg(200, 100), "TOO_SMALL"),
+        (images.truncated_jpeg(), "CORRUPT_IMAGE"),
+        (images.make_pdf(1), "PDF_NOT_ALLOWED"),
+    ],
+)
+def test_an_invalid_capture_is_rejected_in_the_ledger_tag_and_metric(world, captures, body, reason):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), body)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", reason)
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.reason, part.version_id) == (
+        PartStatus.REJECTED,
+        reason,
+        front.version_id,
+    )
+    assert rejection_tag(world, front) == reason
+    assert world.metrics.total("CaptureRejected", reason=reason) == 1
+    assert world.jumio.calls == []
+    assert world.ids.ref("ID", "FRONT") in world.ledger.get(world.ids.workflow).pending_parts
+
+
+def test_an_oversized_object_is_rejected_by_its_size_before_its_body_is_read(world, captures):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), bytes(MAX_BYTES + 1))
+
+    outcome = captures.process(front)
+
+    assert outcome.reason == "TOO_LARGE"
+    [opened] = world.objects.opened
+    assert (opened.reads, opened.closed) == (0, True)
+    assert world.ledger.part_item(world.ids.workflow, world.ids.part("ID", "FRONT"))["bytes"] == (
+        MAX_BYTES + 1
+    )
+
+
+def test_a_version_deleted_before_processing_is_rejected_as_not_found(world, captures):
+    world.register()
+    key = world.ids.key("ID", "FRONT.jpg")
+    front = capture_identity(world, key, "version-that-was-deleted")
+
+    outcome = captures.process(front)
+
+    assert outcome.reason == "OBJECT_NOT_FOUND"
+    assert world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT")).reason == (
+        "OBJECT_NOT_FOUND"
+    )
+
+
+def test_a_rejected_retake_keeps_the_landed_part_and_only_tags_the_new_version(world, captures):
+    world.register()
+    key = world.ids.key("ID", "FRONT.jpg")
+    landed = put_capture(world, key, FRONT)
+    captures.process(landed)
+    bad_retake = put_capture(world, key, images.not_an_image())
+
+    outcome = captures.process(bad_retake)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", "NOT_AN_IMAGE")
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.version_id) == (PartStatus.UPLOADED, landed.version_id)
+    assert rejection_tag(world, bad_retake) == "NOT_AN_IMAGE"
+    assert rejection_tag(world, landed) is None
+    assert world.ids.ref("ID", "FRONT") not in world.ledger.get(world.ids.workflow).pending_parts
+
+
+def test_a_valid_capture_after_a_rejected_one_is_added_and_replaces_the_rejection(world, captures):
+    world.register()
+    key = world.ids.key("ID", "FRONT.jpg")
+    captures.process(put_capture(world, key, images.not_an_image()))
+
+    outcome = captures.process(put_capture(world, key, FRONT))
+
+    assert (outcome.status, outcome.operation) == ("UPLOADED", "add")
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.reason) == (PartStatus.UPLOADED, None)
+
+
+# --- rejected: the session ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (SessionStatus.FINALIZING, "SESSION_FINALIZED"),
+        (SessionStatus.FINALIZED, "SESSION_FINALIZED"),
+        (SessionStatus.FAILED, "SESSION_FINALIZED"),
+        (SessionStatus.EXPIRED, "TOKEN_EXPIRED"),
+    ],
+)
+def test_a_capture_for_a_closed_session_is_rejected_without_calling_jumio(
+    world, captures, status, reason
+):
+    world.register()
+    world.end(status)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    outcome = captures.process(front)
+
+    assert outcome.reason == reason
+    assert world.jumio.calls == []
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.reason) == (PartStatus.REJECTED, reason)
+    assert rejection_tag(world, front) == reason
+
+
+def test_a_capture_for_an_erased_session_is_tagged_and_counted_but_not_written_to_the_ledger(
+    world, captures
+):
+    world.register()
+    world.end(SessionStatus.DELETED)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    outcome = captures.process(front)
+
+    assert outcome.reason == "SESSION_DELETED"
+    assert world.ledger.parts(world.ids.workflow) == []
+    assert rejection_tag(world, front) == "SESSION_DELETED"
+    assert world.metrics.total("CaptureRejected", reason="SESSION_DELETED") == 1
+    assert world.jumio.calls == []
+
+
+def test_a_capture_after_the_token_expired_is_rejected_without_calling_jumio(world, captures):
+    session = world.register()
+    world.clock.now = session.token_expires_at
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    outcome = captures.process(front)
+
+    assert outcome.reason == "TOKEN_EXPIRED"
+    assert world.jumio.calls == []
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert part.reason == "TOKEN_EXPIRED"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("BACK.jpg", id="a part the credential does not have"),
+        pytest.param("FRONT.jpg", id="a web-only credential (no api parts)"),
+    ],
+)
+def test_a_part_the_session_cannot_take_is_rejected_as_unknown(world, captures, name):
+    world.register(("SELFIE", "FACEMAP"))
+    category = "SELFIE" if name == "BACK.jpg" else "FACEMAP"
+    capture = put_capture(world, world.ids.key(category, name), FRONT)
+
+    outcome = captures.process(capture)
+
+    assert outcome.reason == "UNKNOWN_PART"
+    classifier = name.split(".")[0]
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part(category, classifier))
+    assert (part.status, part.reason) == (PartStatus.REJECTED, "UNKNOWN_PART")
+    assert world.jumio.calls == []
+
+
+def test_a_capture_before_its_session_is_raised_to_wait_and_leaves_no_trace(world, captures):
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    with pytest.raises(SessionNotRegistered):
+        captures.process(front)
+
+    assert world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT")) is None
+    assert world.ledger.unmatched() == {}
+    assert rejection_tag(world, front) is None
+    assert world.metrics.counts == []
+
+
+# --- rejected: keys that name no part ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("uploads/selfie.jpg", "KEY_OUTSIDE_LAYOUT"),
+        ("captures/not-a-uuid/{cred}/FRONT.jpg", "INVALID_ID"),
+        ("captures/{wf}/{cred}/SIDE.jpg", "UNKNOWN_CLASSIFIER"),
+        ("captures/{wf}/{cred}/FRONT.gif", "UNSUPPORTED_EXTENSION"),
+        ("captures/{wf}/{cred}/DOCUMENT/31.pdf", "INVALID_PAGE"),
+    ],
+)
+def test_a_key_outside_the_layout_is_recorded_as_unmatched_with_an_expiry(
+    world, captures, key, reason
+):
+    world.register()
+    key = key.format(wf=world.ids.workflow, cred=world.ids.id_credential)
+    capture = put_capture(world, key, FRONT)
+
+    outcome = captures.process(capture)
+
+    assert outcome.reason == reason
+    name = f"{key_digest(key)}#{capture.version_id}"
+    unmatched = world.ledger.unmatched()
+    assert list(unmatched) == [name]
+    assert unmatched[name]["reason"] == reason
+    assert unmatched[name]["expiresAt"] == int(world.clock()) + 30 * 86400
+    assert rejection_tag(world, capture) == reason
+    assert world.ledger.parts(world.ids.workflow) == []
+
+
+def test_the_same_unmatched_version_twice_is_one_record(world, captures):
+    capture = put_capture(world, "uploads/selfie.jpg", FRONT)
+
+    captures.process(capture)
+    captures.process(capture)
+
+    assert len(world.ledger.unmatched()) == 1
+    assert world.metrics.total("CaptureRejected", reason="KEY_OUTSIDE_LAYOUT") == 2
+
+
+# --- Jumio's answers ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (jumio_auth_error(401), "TOKEN_EXPIRED"),
+        (jumio_auth_error(403), "JUMIO_FORBIDDEN"),
+        (jumio_conflict("ALREADY_FINALIZED: the workflow is finalized"), "SESSION_FINALIZED"),
+        (jumio_conflict("WORKFLOW_NOT_ACTIVE: expired"), "SESSION_FINALIZED"),
+        (jumio_conflict("PART_EXISTS: use PUT"), "JUMIO_REJECTED"),
+        (jumio_not_found(), "JUMIO_NOT_FOUND"),
+        (jumio_rejected(400), "JUMIO_REJECTED"),
+        (jumio_rejected(422, title="Unprocessable Entity"), "JUMIO_REJECTED"),
+    ],
+)
+def test_a_permanent_refusal_by_jumio_is_a_rejection_with_its_reason(
+    world, captures, error, reason
+):
+    world.register()
+    world.jumio.fail("add_part", error)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", reason)
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.reason) == (PartStatus.REJECTED, reason)
+    assert rejection_tag(world, front) == reason
+    assert world.metrics.total("CaptureRejected", reason=reason) == 1
+    assert world.metrics.total("PartUploaded") == 0
+
+
+@pytest.mark.parametrize("error", [jumio_unavailable(), jumio_throttled(retry_after=30)])
+def test_a_transient_jumio_failure_is_raised_and_recorded_nowhere(world, captures, error):
+    world.register()
+    world.jumio.fail("add_part", error)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), front_body := FRONT)
+
+    with pytest.raises((JumioUnavailable, JumioThrottled)) as raised:
+        captures.process(front)
+
+    assert isinstance(raised.value, JumioError)
+    assert world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT")) is None
+    assert rejection_tag(world, front) is None
+    assert world.metrics.counts == []
+    # The retry delivers the same version.
+    assert captures.process(front).status == "UPLOADED"
+    assert world.jumio.succeeded()[0].content == front_body

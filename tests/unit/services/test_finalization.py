@@ -1,0 +1,162 @@
+"""FinalizationService: finalize once, only with a live token, and a lost answer is not a failure."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from jumio_pipeline.domain.errors import (
+    JumioAuthError,
+    JumioConflict,
+    JumioRejected,
+    JumioUnavailable,
+    SessionDeleted,
+    SessionNotFinalizable,
+    SessionNotRegistered,
+    SessionTokenExpired,
+)
+from jumio_pipeline.domain.session_state import SessionStatus
+from jumio_pipeline.services.finalization import FinalizationService
+from tests.support.fakes import (
+    jumio_auth_error,
+    jumio_conflict,
+    jumio_rejected,
+    jumio_unavailable,
+)
+from tests.unit.services.conftest import World, href_base, token_of
+
+
+@pytest.fixture
+def service(world: World) -> FinalizationService:
+    return FinalizationService(ledger=world.ledger, jumio=world.jumio, clock=world.clock)
+
+
+def test_finalize_closes_the_session_then_calls_jumio_once_on_the_execution_href(world, service):
+    world.register(("ID", "SELFIE"))
+
+    result = service.finalize(world.ids.workflow)
+
+    assert result.already_finalized is False
+    assert result.to_output() == {
+        "workflowExecutionId": world.ids.workflow,
+        "finalizedAt": "2024-05-01T10:01:00+00:00",
+    }
+    [call] = world.jumio.calls
+    assert call.operation == "finalize"
+    assert call.href == href_base(world.ids)
+    assert call.token in (token_of(world.ids, "ID"), token_of(world.ids, "SELFIE"))
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZING
+
+
+def test_a_retry_after_a_lost_answer_counts_already_finalized_as_success(world, service):
+    world.register()
+    service.finalize(world.ids.workflow)  # Jumio finalized; the answer was lost
+    world.jumio.fail("finalize", jumio_conflict("ALREADY_FINALIZED", operation="finalize"))
+
+    retry = service.finalize(world.ids.workflow)
+
+    assert retry.already_finalized is True
+    assert [c.operation for c in world.jumio.calls] == ["finalize", "finalize"]
+
+
+def test_a_session_the_ledger_says_is_finalized_is_not_sent_again(world, service):
+    world.register()
+    world.end(SessionStatus.FINALIZED)
+
+    result = service.finalize(world.ids.workflow)
+
+    assert result.already_finalized is True
+    assert world.jumio.calls == []
+
+
+def test_an_expired_token_is_refused_before_calling_jumio_and_leaves_the_session_open(
+    world, service
+):
+    session = world.register()
+    world.clock.now = session.token_expires_at
+
+    with pytest.raises(SessionTokenExpired):
+        service.finalize(world.ids.workflow)
+
+    assert world.jumio.calls == []
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.REGISTERED
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (SessionStatus.EXPIRED, SessionTokenExpired),
+        (SessionStatus.FAILED, SessionNotFinalizable),
+        (SessionStatus.DELETED, SessionDeleted),
+    ],
+)
+def test_an_ended_session_raises_its_routed_name_without_calling_jumio(
+    world, service, status, error
+):
+    world.register()
+    world.end(status)
+
+    with pytest.raises(error):
+        service.finalize(world.ids.workflow)
+
+    assert world.jumio.calls == []
+    assert world.ledger.get(world.ids.workflow).status is status
+
+
+def test_an_unknown_session_is_not_registered(service, world):
+    with pytest.raises(SessionNotRegistered):
+        service.finalize(str(uuid.uuid4()))
+
+    assert world.jumio.calls == []
+
+
+@pytest.mark.parametrize(
+    ("jumio_error", "raised"),
+    [
+        (jumio_conflict("WORKFLOW_NOT_ACTIVE", operation="finalize"), JumioConflict),
+        (jumio_rejected(400, operation="finalize"), JumioRejected),
+        (jumio_auth_error(401, operation="finalize"), JumioAuthError),
+        (jumio_unavailable(operation="finalize"), JumioUnavailable),
+    ],
+)
+def test_a_refusal_leaves_under_its_own_name_and_is_never_taken_for_success(
+    world, service, jumio_error, raised
+):
+    world.register()
+    world.jumio.fail("finalize", jumio_error)
+
+    with pytest.raises(raised) as refusal:
+        service.finalize(world.ids.workflow)
+
+    assert type(refusal.value) is raised
+    assert token_of(world.ids, "ID") not in str(refusal.value)
+
+
+def test_without_an_execution_href_the_href_is_built_from_the_ids(world):
+    world.register(("SELFIE",), execution_href=False)
+    built: list[tuple[str, str]] = []
+
+    def build_href(account_id: str, workflow_execution_id: str) -> str:
+        built.append((account_id, workflow_execution_id))
+        return f"https://built.example/{workflow_execution_id}"
+
+    service = FinalizationService(
+        ledger=world.ledger, jumio=world.jumio, build_href=build_href, clock=world.clock
+    )
+
+    service.finalize(world.ids.workflow)
+
+    assert built == [(world.ids.account, world.ids.workflow)]
+    assert world.jumio.calls[0].href == f"https://built.example/{world.ids.workflow}"
+    assert world.jumio.calls[0].token == token_of(world.ids, "SELFIE")
+
+
+def test_without_an_execution_href_or_a_builder_the_session_cannot_be_finalized(world, service):
+    world.register(("SELFIE",), execution_href=False)
+
+    with pytest.raises(SessionNotFinalizable):
+        service.finalize(world.ids.workflow)
+
+    assert world.jumio.calls == []
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.REGISTERED
