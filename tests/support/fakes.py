@@ -46,6 +46,7 @@ from jumio_pipeline.domain.errors import (
     JumioRejected,
     JumioThrottled,
     JumioUnavailable,
+    SessionDeleted,
 )
 from jumio_pipeline.domain.session import Credential, PartId, Session
 from jumio_pipeline.domain.session_state import (
@@ -165,6 +166,7 @@ class _SessionItem:
     outcome_at: int | None = None
     outcome_error: str | None = None
     last_part_at: int | None = None
+    other_capture_keys: set[str] = field(default_factory=set)
 
     def record(self) -> SessionRecord:
         return SessionRecord(
@@ -175,6 +177,7 @@ class _SessionItem:
             completion_signalled=self.signalled_at is not None,
             execution_arn=self.execution_arn,
             erased=self.erased_at is not None,
+            other_capture_keys=frozenset(self.other_capture_keys),
         )
 
 
@@ -257,6 +260,13 @@ class InMemoryLedger:
             )
             return [_part_record(sk, item) for sk, item in found]
 
+    def remember_capture_key(self, workflow_execution_id: str, key: str) -> None:
+        """A key spelling the ids in another case, kept for the erasure (no-op if unknown)."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is not None:
+                item.other_capture_keys.add(key)
+
     def record_part_uploaded(
         self,
         workflow_execution_id: str,
@@ -265,26 +275,27 @@ class InMemoryLedger:
         *,
         now: float | None = None,
     ) -> PartLanded:
-        """Part item replaced by UPLOADED, then the ref moves from pending to landed.
+        """The ref moves from pending to landed, then the part item is replaced by UPLOADED.
 
-        No status condition, as in the adapter (services check the status first); an
-        unregistered session fails the second write with ConditionalCheckFailedException,
-        after the part item was written.
+        As in the adapter, the session goes first and only if it exists and is not erased
+        (SessionDeleted otherwise, and no part item is written).
         """
         stamp = self._now(now)
         with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None or item.status is SessionStatus.DELETED:
+                raise SessionDeleted(
+                    f"workflow execution {workflow_execution_id} is unknown or erased"
+                )
+            item.pending.discard(part.ref)
+            item.landed.add(part.ref)
+            item.last_part_at = stamp
+            pending = frozenset(item.pending)
             self._put_part(
                 workflow_execution_id,
                 part,
                 {"status": PartStatus.UPLOADED.value, "updatedAt": stamp, **_evidence(evidence)},
             )
-            item = self._sessions.get(workflow_execution_id)
-            if item is None:
-                raise _conditional_check_failed("UpdateItem")
-            item.pending.discard(part.ref)
-            item.landed.add(part.ref)
-            item.last_part_at = stamp
-            pending = frozenset(item.pending)
         return PartLanded(all_landed=not pending, pending_parts=pending)
 
     def record_part_rejected(
@@ -296,9 +307,20 @@ class InMemoryLedger:
         message: str,
         evidence: PartEvidence,
         now: float | None = None,
-    ) -> None:
-        """The part item replaced by REJECTED with the reason (whatever was there before)."""
+    ) -> bool:
+        """REJECTED in the part's place, unless it landed: then ``lastRejection`` beside it."""
+        stamp = self._now(now)
         with self._lock:
+            key = (workflow_execution_id, _sort_key(part))
+            current = self._parts.get(key)
+            if current is not None and current.get("status") == PartStatus.UPLOADED.value:
+                current["lastRejection"] = {
+                    "reason": reason,
+                    "message": message,
+                    "at": stamp,
+                    **_evidence(evidence),
+                }
+                return False
             self._put_part(
                 workflow_execution_id,
                 part,
@@ -306,33 +328,11 @@ class InMemoryLedger:
                     "status": PartStatus.REJECTED.value,
                     "reason": reason,
                     "message": message,
-                    "updatedAt": self._now(now),
+                    "updatedAt": stamp,
                     **_evidence(evidence),
                 },
             )
-
-    def note_rejection_beside_landed(
-        self,
-        workflow_execution_id: str,
-        part: PartId,
-        *,
-        reason: str,
-        message: str,
-        field: str | None = None,
-        now: float | None = None,
-    ) -> None:
-        """``lastRejection`` set on the part item; like ``update_item``, it upserts."""
-        rejection: dict[str, Any] = {
-            "reason": reason,
-            "message": message,
-            "at": self._now(now),
-            "credentialId": part.credential_id,
-        }
-        if field:
-            rejection["field"] = field
-        with self._lock:
-            key = (workflow_execution_id, _sort_key(part))
-            self._parts.setdefault(key, {})["lastRejection"] = rejection
+            return True
 
     def record_unmatched(
         self,
@@ -716,6 +716,7 @@ class ParkedMessage:
     message: str
     source_message_id: str
     field: str = ""
+    error_type: str = ""
 
 
 class InMemoryDeadLetters:
@@ -725,13 +726,36 @@ class InMemoryDeadLetters:
         self.parked: list[ParkedMessage] = []
 
     def park(
-        self, *, body: str, reason: str, message: str, source_message_id: str, field: str = ""
+        self,
+        *,
+        body: str,
+        reason: str,
+        message: str,
+        source_message_id: str,
+        field: str = "",
+        error_type: str = "",
     ) -> None:
-        self.parked.append(ParkedMessage(body, reason, message, source_message_id, field))
+        self.parked.append(
+            ParkedMessage(body, reason, message, source_message_id, field, error_type)
+        )
 
     @property
     def reasons(self) -> list[str]:
         return [message.reason for message in self.parked]
+
+
+class InMemoryDeadLetterSweep:
+    """Every DLQ of the stack as one list of bodies; an erasure removes its subject's."""
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    def remove_mentioning(self, ids: set[str]) -> int:
+        needles = {identifier.lower() for identifier in ids if identifier}
+        kept = [b for b in self.bodies if not any(n in b.lower() for n in needles)]
+        removed = len(self.bodies) - len(kept)
+        self.bodies = kept
+        return removed
 
 
 @dataclass(frozen=True)
@@ -739,6 +763,7 @@ class RequeuedMessage:
     body: str
     delay_seconds: int
     attempt: int
+    first_seen_at: float = 0.0
 
 
 class InMemoryRequeue:
@@ -747,8 +772,10 @@ class InMemoryRequeue:
     def __init__(self) -> None:
         self.sent: list[RequeuedMessage] = []
 
-    def send(self, *, body: str, delay_seconds: int, attempt: int) -> None:
-        self.sent.append(RequeuedMessage(body, min(900, max(0, delay_seconds)), attempt))
+    def send(self, *, body: str, delay_seconds: int, attempt: int, first_seen_at: float) -> None:
+        self.sent.append(
+            RequeuedMessage(body, min(900, max(0, delay_seconds)), attempt, first_seen_at)
+        )
 
 
 class InMemoryRequestQueue:
@@ -909,6 +936,11 @@ class InMemoryAuditLog:
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
         return [record for record in self.records if record["requestId"] == request_id]
+
+    def final_record(self, request_id: str) -> dict[str, Any] | None:
+        """The first record that ended the request (COMPLETED, NO_OP or FAILED), if any."""
+        final = {AuditOutcome.COMPLETED.value, AuditOutcome.NO_OP.value, AuditOutcome.FAILED.value}
+        return next((r for r in self.history(request_id) if r["outcome"] in final), None)
 
 
 # --- idempotency (Powertools) ----------------------------------------------------------------

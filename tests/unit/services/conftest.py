@@ -30,6 +30,7 @@ from tests.support.fakes import (
     FakeTenantApi,
     InMemoryAuditLog,
     InMemoryDeadLetters,
+    InMemoryDeadLetterSweep,
     InMemoryIdempotencyTable,
     InMemoryLedger,
     InMemoryObjectStore,
@@ -190,6 +191,7 @@ class World:
     executions: FakeExecutions
     metrics: FakeMetrics
     dead_letters: InMemoryDeadLetters
+    dead_letter_sweep: InMemoryDeadLetterSweep
     requeue: InMemoryRequeue
     request_queue: InMemoryRequestQueue
     audit: InMemoryAuditLog
@@ -242,6 +244,7 @@ def world() -> World:
         executions=FakeExecutions(),
         metrics=FakeMetrics(),
         dead_letters=InMemoryDeadLetters(),
+        dead_letter_sweep=InMemoryDeadLetterSweep(),
         requeue=InMemoryRequeue(),
         request_queue=InMemoryRequestQueue(),
         audit=InMemoryAuditLog(),

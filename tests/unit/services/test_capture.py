@@ -9,6 +9,7 @@ from jumio_pipeline.domain.errors import (
     JumioError,
     JumioThrottled,
     JumioUnavailable,
+    SessionDeleted,
     SessionNotRegistered,
 )
 from jumio_pipeline.domain.image_validation import MAX_BYTES
@@ -324,20 +325,36 @@ def test_a_capture_for_a_closed_session_is_rejected_without_calling_jumio(
     assert rejection_tag(world, front) == reason
 
 
-def test_a_capture_for_an_erased_session_is_tagged_and_counted_but_not_written_to_the_ledger(
+def test_a_capture_for_an_erased_session_is_handed_back_for_deletion_and_written_nowhere(
     world, captures
 ):
     world.register()
     world.end(SessionStatus.DELETED)
     front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
 
+    with pytest.raises(SessionDeleted):
+        captures.process(front)
+
+    assert world.ledger.parts(world.ids.workflow) == []
+    assert rejection_tag(world, front) is None  # the caller deletes it (LateCaptures)
+    assert world.jumio.calls == []
+
+
+def test_a_key_spelling_the_ids_in_upper_case_is_delivered_and_remembered_for_erasure(
+    world, captures
+):
+    world.register()
+    canonical = world.ids.key("ID", "FRONT.jpg")
+    upper = canonical.replace(world.ids.workflow, world.ids.workflow.upper())
+    front = put_capture(world, upper, FRONT)
+
     outcome = captures.process(front)
 
-    assert outcome.reason == "SESSION_DELETED"
-    assert world.ledger.parts(world.ids.workflow) == []
-    assert rejection_tag(world, front) == "SESSION_DELETED"
-    assert world.metrics.total("CaptureRejected", reason="SESSION_DELETED") == 1
-    assert world.jumio.calls == []
+    assert outcome.status == "UPLOADED"
+    record = world.ledger.get(world.ids.workflow)
+    assert record.other_capture_keys == {upper}
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.key) == (PartStatus.UPLOADED, upper)
 
 
 def test_a_capture_after_the_token_expired_is_rejected_without_calling_jumio(world, captures):

@@ -23,6 +23,7 @@ from jumio_pipeline.domain.errors import (
     ErasureRefused,
     InvalidMessage,
     JumioUnavailable,
+    SessionDeleted,
 )
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
 from jumio_pipeline.services.capture import CaptureService
@@ -140,6 +141,7 @@ def eraser(world: World) -> Eraser:
         executions=world.executions,
         parts_at_jumio=world.jumio,
         tenant=lambda: world.tenant,
+        dead_letters=world.dead_letter_sweep,
         clock=world.clock,
     )
 
@@ -226,7 +228,8 @@ def test_an_erasure_stopped_half_way_is_closed_to_new_parts_and_finished_by_the_
     assert half.session.credential(world.ids.id_credential).token == token_of(world.ids, "ID")
     assert len(objects_under(world, f"captures/{world.ids.workflow}/")) == 6
     late = put_capture(world, world.ids.key("SELFIE", "FACE.jpg"), JPEG)
-    assert pipeline.captures.process(late).reason == "SESSION_DELETED"
+    with pytest.raises(SessionDeleted):
+        pipeline.captures.process(late)
 
     report = eraser.erase(erase_session)
 
@@ -508,3 +511,69 @@ def test_sessions_past_retention_are_the_old_ones_not_yet_fully_erased(world, pi
     selected = eraser.sessions_past_retention(30, world.clock())
 
     assert selected == sorted([old.workflow, half_erased.workflow])
+
+
+# --- nothing outlives an erasure ------------------------------------------------------------
+
+
+def test_keys_spelling_the_ids_in_another_case_are_erased_with_their_session(
+    world, pipeline, eraser
+):
+    pipeline.register(world.ids)
+    canonical = world.ids.key("ID", "FRONT.jpg")
+    upper = canonical.replace(world.ids.workflow, world.ids.workflow.upper())
+    pipeline.capture_once.guard(
+        lambda capture, identity: pipeline.captures.process(identity).to_record()
+    )(
+        capture=(identity := put_capture(world, upper, JPEG)).idempotency_payload(),
+        identity=identity,
+    )
+
+    report = eraser.erase(request(scope="SESSION", workflowExecutionId=world.ids.workflow))
+
+    assert [v.key for v in world.objects.versions(BUCKET, "captures/")] == []
+    assert report.counts.objectVersions == 1
+    assert world.idempotency.ids() == set()
+
+
+def test_a_session_erasure_sweeps_its_subject_from_the_dead_letter_queues(world, eraser):
+    world.register()
+    other = Ids()
+    world.dead_letter_sweep.bodies = [
+        json.dumps({"workflowExecutionId": world.ids.workflow, "data": {"sex": "Q"}}),
+        json.dumps(
+            {"Records": [{"s3": {"object": {"key": world.ids.key("ID", "F.jpg").upper()}}}]}
+        ),
+        json.dumps({"workflowExecutionId": other.workflow, "data": {}}),
+    ]
+
+    report = eraser.erase(request(scope="SESSION", workflowExecutionId=world.ids.workflow))
+
+    assert report.counts.deadLetters == 2
+    assert world.dead_letter_sweep.bodies == [
+        json.dumps({"workflowExecutionId": other.workflow, "data": {}})
+    ]
+
+
+def test_a_late_capture_of_an_erased_session_is_deleted_every_version_and_audited(world):
+    from jumio_pipeline.services.erasure import LateCaptures
+
+    late = LateCaptures(
+        objects=world.objects,
+        idempotency=InMemoryIdempotencyRecords(world.idempotency),
+        audit=world.audit,
+        clock=world.clock,
+    )
+    key = world.ids.key("ID", "FRONT.jpg")
+    put_capture(world, key, JPEG)
+    identity = put_capture(world, key, JPEG)  # a second version of the same key
+
+    report = late.erase(identity, world.ids.workflow)
+    again = late.erase(identity, world.ids.workflow)  # the same notification once more
+
+    assert [v.key for v in world.objects.versions(BUCKET, key)] == []
+    assert report.counts.objectVersions == 2
+    assert again is None
+    [record] = world.audit.records
+    assert (record["outcome"], record["scope"]) == ("COMPLETED", "CAPTURE")
+    assert record["workflowExecutionIds"] == [world.ids.workflow]

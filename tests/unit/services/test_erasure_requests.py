@@ -16,6 +16,7 @@ from jumio_pipeline.services.erasure_requests import ErasureRequests, RetentionR
 from tests.support import images
 from tests.support.fakes import (
     InMemoryIdempotencyRecords,
+    InMemoryRunOnce,
     jumio_auth_error,
     jumio_unavailable,
 )
@@ -32,6 +33,7 @@ def eraser(world: World) -> Eraser:
         executions=world.executions,
         parts_at_jumio=world.jumio,
         tenant=lambda: world.tenant,
+        dead_letters=world.dead_letter_sweep,
         clock=world.clock,
     )
 
@@ -39,7 +41,13 @@ def eraser(world: World) -> Eraser:
 @pytest.fixture
 def requests(world: World, eraser: Eraser) -> ErasureRequests:
     return ErasureRequests(
-        eraser=eraser, audit=world.audit, dead_letters=world.dead_letters, clock=world.clock
+        eraser=eraser,
+        audit=world.audit,
+        dead_letters=world.dead_letters,
+        once=InMemoryRunOnce(
+            world.idempotency, key_prefix="deletion.request", data_keyword="request_key"
+        ),
+        clock=world.clock,
     )
 
 
@@ -63,19 +71,23 @@ def with_a_capture(world: World) -> None:
 # --- carried out ---------------------------------------------------------------------------------
 
 
-def test_a_request_carried_out_is_audited_completed_and_a_repeat_no_op_beside_it(world, requests):
+def test_a_request_carried_out_is_audited_once_and_a_replay_answered_from_its_record(
+    world, requests
+):
     with_a_capture(world)
 
     first = requests.handle(session_request(world), "m-1")
-    repeat = requests.handle(session_request(world), "m-2")
+    replay = requests.handle(session_request(world), "m-2")
+    other = requests.handle(session_request(world, "req-2"), "m-3")
 
-    assert (first.outcome, repeat.outcome) == (AuditOutcome.COMPLETED, AuditOutcome.NO_OP)
+    assert (first.outcome, first.replayed) == (AuditOutcome.COMPLETED, False)
+    assert (replay.outcome, replay.replayed) == (AuditOutcome.COMPLETED, True)
+    assert replay.counts == first.counts
+    assert (other.outcome, other.replayed) == (AuditOutcome.NO_OP, False)
     assert first.counts["objectVersions"] == 1
+    assert [r["outcome"] for r in world.audit.history("req-2")] == ["NO_OP"]
     history = world.audit.history("req-1")
-    assert [(r["outcome"], r["sourceMessageId"]) for r in history] == [
-        ("COMPLETED", "m-1"),
-        ("NO_OP", "m-2"),
-    ]
+    assert [(r["outcome"], r["sourceMessageId"]) for r in history] == [("COMPLETED", "m-1")]
     completed = history[0]
     assert (completed["scope"], completed["requestedBy"], completed["accountId"]) == (
         "SESSION",
@@ -265,3 +277,47 @@ def test_a_run_that_cannot_queue_its_requests_fails_whole(world, retention):
 
     with pytest.raises(RuntimeError):
         retention.file()
+
+
+def test_copies_of_one_request_delivered_at_once_run_it_once(world, eraser):
+    import threading
+
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
+
+    with_a_capture(world)
+    inside = threading.Event()
+    release = threading.Event()
+    erase = eraser.erase
+
+    def slow_erase(request):
+        inside.set()
+        release.wait(5)
+        return erase(request)
+
+    eraser.erase = slow_erase  # type: ignore[method-assign]
+    requests = ErasureRequests(
+        eraser=eraser,
+        audit=world.audit,
+        dead_letters=world.dead_letters,
+        once=InMemoryRunOnce(
+            world.idempotency, key_prefix="deletion.request", data_keyword="request_key"
+        ),
+        clock=world.clock,
+    )
+    results: list[object] = []
+    first = threading.Thread(
+        target=lambda: results.append(requests.handle(session_request(world), "m-1"))
+    )
+    first.start()
+    assert inside.wait(5)
+    with pytest.raises(IdempotencyAlreadyInProgressError):  # the twin: retried in seconds
+        requests.handle(session_request(world), "m-2")
+    release.set()
+    first.join(5)
+    retried = requests.handle(session_request(world), "m-2")
+
+    assert [r["outcome"] for r in world.audit.history("req-1")] == ["COMPLETED"]
+    assert retried.replayed
+    assert len(world.tenant.succeeded("delete_workflow")) == 1

@@ -16,6 +16,7 @@ from jumio_pipeline.domain.errors import (
     FingerprintKeyUnavailable,
     JumioThrottled,
     JumioUnavailable,
+    SessionNotRegistered,
 )
 from jumio_pipeline.domain.prepared_data import keyed_fingerprint, validate_prepared_data
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
@@ -253,16 +254,37 @@ def test_a_message_without_a_usable_session_id_is_parked_at_once(
     )
 
 
-def test_data_for_an_unknown_session_is_parked_and_recorded_nowhere(world, service):
+def test_data_for_a_session_not_registered_yet_is_handed_back_to_wait_for_it(world, service):
+    with pytest.raises(SessionNotRegistered):
+        service.process(message(world), "m-1")
+
+    assert world.dead_letters.parked == []
+    assert world.jumio.calls == []
+    assert world.ledger.parts(world.ids.workflow) == []
+
+
+def test_invalid_data_for_a_session_not_registered_yet_is_parked_at_once(world, service):
+    outcome = service.process(message(world, {**FULL_DATA, "sex": "X"}), "m-1")
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.PARKED, "INVALID_PREPARED_DATA")
+    assert world.dead_letters.reasons == ["INVALID_PREPARED_DATA"]
+
+
+def test_data_racing_an_erasure_is_discarded_not_kept_in_a_dead_letter_queue(world, service):
+    world.register()
+    erase_in_flight = world.jumio.upload_prepared_data
+
+    def upload_then_erased(href, token, data):
+        result = erase_in_flight(href, token, data)
+        world.ledger.close_for_erasure(world.ids.workflow, "req-1")
+        return result
+
+    world.jumio.upload_prepared_data = upload_then_erased
     outcome = service.process(message(world), "m-1")
 
-    assert (outcome.status, outcome.reason, outcome.recorded_in_ledger) == (
-        OutcomeStatus.PARKED,
-        "SESSION_NOT_REGISTERED",
-        False,
-    )
-    assert world.dead_letters.reasons == ["SESSION_NOT_REGISTERED"]
-    assert world.jumio.calls == []
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.DISCARDED, "SESSION_DELETED")
+    assert world.dead_letters.parked == []
+    assert world.ledger.parts(world.ids.workflow) == []
 
 
 @pytest.mark.parametrize(

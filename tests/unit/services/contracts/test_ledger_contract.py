@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from jumio_pipeline.domain.errors import SessionDeleted
 from jumio_pipeline.domain.session import PartId, Session, parse_registration
 from jumio_pipeline.domain.session_state import (
     PartEvidence,
@@ -277,23 +277,29 @@ def test_a_landed_part_reads_back_with_its_evidence(ledger, probe, ids):
     }
 
 
-def test_a_part_for_an_unregistered_session_fails_the_condition_after_writing_the_part(ledger, ids):
-    with pytest.raises(ClientError) as raised:
+@pytest.mark.parametrize("erased", [False, True], ids=["unregistered", "erased"])
+def test_a_part_cannot_land_on_a_session_that_is_unknown_or_erased(ledger, ids, erased):
+    if erased:
+        ledger.register(session_of(ids), now=NOW)
+        ledger.close_for_erasure(ids.workflow, "req-1")
+    with pytest.raises(SessionDeleted):
         ledger.record_part_uploaded(ids.workflow, ids.part("ID", "FRONT"), PartEvidence())
 
-    assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    assert ledger.get(ids.workflow) is None
-    assert ledger.get_part(ids.workflow, ids.part("ID", "FRONT")).status is PartStatus.UPLOADED
+    assert ledger.get_part(ids.workflow, ids.part("ID", "FRONT")) is None
 
 
-def test_a_rejection_replaces_the_part_item_and_a_later_landing_replaces_the_rejection(
-    ledger, probe, ids
-):
+def test_a_rejection_takes_the_place_of_a_rejection_and_a_landing_replaces_it(ledger, probe, ids):
     ledger.register(session_of(ids), now=NOW)
     front = ids.part("ID", "FRONT")
-    ledger.record_part_uploaded(ids.workflow, front, PartEvidence(version_id="v1"))
-
-    ledger.record_part_rejected(
+    first = ledger.record_part_rejected(
+        ids.workflow,
+        front,
+        reason="TOO_SMALL",
+        message="too small",
+        evidence=PartEvidence(version_id="v1"),
+        now=NOW,
+    )
+    second = ledger.record_part_rejected(
         ids.workflow,
         front,
         reason="NOT_AN_IMAGE",
@@ -304,6 +310,7 @@ def test_a_rejection_replaces_the_part_item_and_a_later_landing_replaces_the_rej
     rejected = ledger.get_part(ids.workflow, front)
     ledger.record_part_uploaded(ids.workflow, front, PartEvidence(version_id="v3"), now=NOW)
 
+    assert (first, second) == (True, True)
     assert (rejected.status, rejected.reason, rejected.version_id) == (
         PartStatus.REJECTED,
         "NOT_AN_IMAGE",
@@ -311,30 +318,33 @@ def test_a_rejection_replaces_the_part_item_and_a_later_landing_replaces_the_rej
     )
     assert probe.part_item(ids.workflow, front) == {
         "status": "UPLOADED",
-        "credentialId": ids.id_credential,
         "updatedAt": NOW,
         "versionId": "v3",
+        "credentialId": ids.id_credential,
     }
-    # A rejection does not make a landed part pending again.
-    assert ids.ref("ID", "FRONT") not in ledger.get(ids.workflow).pending_parts
 
 
-def test_a_rejection_beside_a_landed_part_is_kept_next_to_it(ledger, probe, ids):
+def test_a_rejection_of_a_landed_part_is_kept_beside_it_never_in_its_place(ledger, probe, ids):
     ledger.register(session_of(ids), now=NOW)
     data = ids.part("DATA", "PREPARED_DATA")
     ledger.record_part_uploaded(ids.workflow, data, PartEvidence(fingerprint="f1"), now=NOW)
 
-    ledger.note_rejection_beside_landed(
-        ids.workflow, data, reason="INVALID_PREPARED_DATA", message="bad", field="data.sex", now=NOW
+    became_status = ledger.record_part_rejected(
+        ids.workflow,
+        data,
+        reason="INVALID_PREPARED_DATA",
+        message="bad",
+        evidence=PartEvidence(field="data.sex"),
+        now=NOW,
     )
 
+    assert became_status is False
     part = ledger.get_part(ids.workflow, data)
     assert (part.status, part.fingerprint, part.reason) == (PartStatus.UPLOADED, "f1", None)
     assert probe.part_item(ids.workflow, data)["lastRejection"] == {
         "reason": "INVALID_PREPARED_DATA",
         "message": "bad",
         "at": NOW,
-        "credentialId": ids.data_credential,
         "field": "data.sex",
     }
 
