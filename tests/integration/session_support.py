@@ -77,6 +77,51 @@ def register(stack: Any, poller: Any, *bodies: dict[str, Any] | str) -> Any:
     return poller.drain("RegisterSessionFunction", until_empty=False)
 
 
+def invoke_one_batch(
+    stack: Any, function_logical_id: str, queue_logical_id: str, bodies: list[Any]
+) -> Any:
+    """Send ``bodies`` and hand them to the function as ONE batch event (see below)."""
+    sqs = boto3.client("sqs")
+    url = stack.physical(queue_logical_id)
+    for body in bodies:
+        text = body if isinstance(body, str) else json.dumps(body)
+        sqs.send_message(QueueUrl=url, MessageBody=text)
+    return invoke_queued_as_one_batch(stack, function_logical_id, queue_logical_id, len(bodies))
+
+
+def invoke_queued_as_one_batch(
+    stack: Any, function_logical_id: str, queue_logical_id: str, count: int
+) -> Any:
+    """Receive ``count`` queued messages and hand them to the function as ONE batch event.
+
+    S3's own test event, if queued, rides along (the handler drops it, as in AWS).
+
+    How SQS groups messages into batches is not something a test may rely on; when a test is
+    about neighbours in a batch, it builds the batch itself, exactly as Lambda would.
+    """
+    from local_cloud.poller import sqs_record
+
+    sqs = boto3.client("sqs")
+    url = stack.physical(queue_logical_id)
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 20
+    while sum('"s3:TestEvent"' not in m["Body"] for m in messages) < count:
+        assert time.monotonic() < deadline, "the messages did not come back from the queue"
+        messages += sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=300,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+    source = next(s for s in stack.event_sources if s.function_logical_id == function_logical_id)
+    event = {"Records": [sqs_record(m, source, stack.region) for m in messages]}
+    answer = boto3.client("lambda").invoke(
+        FunctionName=source.function_name, Payload=json.dumps(event)
+    )
+    return json.loads(answer["Payload"].read())
+
+
 def ledger_of(stack: Any) -> Ledger:
     return Ledger(stack.physical("LedgerTable"))
 

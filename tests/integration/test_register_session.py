@@ -21,6 +21,7 @@ from tests.integration.session_support import (
     dlq_messages,
     execution_arn,
     executions,
+    invoke_one_batch,
     ledger_of,
     ledger_table,
     register,
@@ -201,12 +202,12 @@ def test_invalid_messages_are_parked_at_once_with_a_reason_and_spare_their_neigh
     invalid = _invalid_messages(simulator)
     valid = _response(simulator)
 
-    report = register(
-        stack, poller, *(body for body, _, _ in invalid.values()), registration_message(valid)
-    )
+    bodies = [body for body, _, _ in invalid.values()] + [registration_message(valid)]
 
-    assert report.invocations == 1  # one batch: the bad records and their valid neighbour
-    assert (report.deleted, report.failed_records) == (len(invalid) + 1, 0)
+    # One batch, built from the queue's own messages: the bad records and their neighbour.
+    answer = invoke_one_batch(stack, "RegisterSessionFunction", "SessionsQueue", bodies)
+
+    assert answer == {"batchItemFailures": []}
     parked = {m["Body"]: m["MessageAttributes"] for m in dlq_messages(stack)}
     assert len(parked) == len(invalid)
     for name, (body, reason, wf_id) in invalid.items():
