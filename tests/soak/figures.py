@@ -210,7 +210,7 @@ def figures_table(figures: Figures) -> str:
     rows = [
         ("sessions", figures.sessions),
         ("finalized exactly once", figures.finalized_once),
-        ("stuck (no end state at the deadline)", len(figures.stuck)),
+        ("stuck (no end state when the wait ended)", len(figures.stuck)),
         ("parts lost", len(figures.lost)),
         ("duplicate parts at Jumio", len(figures.duplicates)),
         ("DLQ messages", sum(figures.dead_letters.values())),

@@ -247,7 +247,7 @@ class Soak:
             f"SOAK RESULT: {len(sessions)} sessions, seed {self.args.seed}, order {self.args.order}, "
             f"tokenLifetime {self.args.token_lifetime}; faults: {faults}",
             "sent: " + ", ".join(f"{what} {n}" for what, n in sorted(deliverer.sent.items())),
-            *([] if finished else ["THE DEADLINE PASSED before every session had an end state"]),
+            *([] if finished else ["NOT EVERY SESSION HAD AN END STATE when the wait ended"]),
             "",
             figures.figures_table(result),
             "",
@@ -296,7 +296,12 @@ class Soak:
         deadline = time.monotonic() + budget
         deliverer = self.deliver(sessions, images, tap)
         self.say("everything sent; waiting for every session to reach an end state in the ledger")
-        finished = self.wait(sessions, deadline)
+        try:
+            finished = self.wait(sessions, deadline)
+        except KeyboardInterrupt:  # Ctrl-C ends the wait early; the figures are still printed
+            self.say("interrupted: the figures below are those of the moment")
+            self.report(sessions, faults, deliverer, finished=False)
+            return 130
         return self.report(sessions, faults, deliverer, finished)
 
 
