@@ -49,11 +49,6 @@ class SoakSession:
         """`soak-7`: the non-PII reference the session is registered with."""
         return f"soak-{self.index}"
 
-    @property
-    def short_id(self) -> str:
-        """The first block of the workflow execution id."""
-        return self.workflow_execution_id.split("-", 1)[0]
-
     def capture_key(self, category: str, classifier: str) -> str:
         """The S3 key layout the pipeline expects."""
         credential = self.credential_ids[category]
