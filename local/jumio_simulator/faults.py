@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from jumio_simulator.routing import ROUTE_NAMES
 from jumio_simulator.runtime_config import DEFAULT_SEED
 
-SCRIPT_ENTRIES = ("400", "429", "500", "503", "reset", "drop", "ok")
+SCRIPT_ENTRIES = ("400", "429", "500", "503", "reset", "drop", "slow", "ok")
 _PROBABILITY_KEYS = {
     "pReset": "reset",
     "p429": "429",
     "p500": "500",
     "p503": "503",
     "pDrop": "drop",
+    "pSlow": "slow",
 }
-_ROUTE_KEYS = set(_PROBABILITY_KEYS) | {"latencyMs", "retryAfter"}
+# `slowMs`: how long a `slow` answer waits after the request was processed (a client whose
+# read timeout is shorter gives up on a request that took effect).
+DEFAULT_SLOW_MS = 3000
+_ROUTE_KEYS = set(_PROBABILITY_KEYS) | {"latencyMs", "retryAfter", "slowMs"}
 CALLBACK_SCRIPT_ENTRIES = ("ok", "drop", "duplicate")
 _CALLBACK_KEYS = {"pDrop", "pDuplicate", "delayMs", "duplicateDelayMs", "script"}
 
@@ -38,6 +42,7 @@ class FaultDecision:
     kind: str | None
     latency_ms: int
     retry_after: int
+    slow_ms: int = DEFAULT_SLOW_MS
 
 
 def _check_route_name(name: str) -> None:
@@ -59,7 +64,7 @@ def _check_route_faults(name: str, spec: object) -> None:
         total += value
     if total > 1:
         raise FaultConfigError(f"routes.{name} probabilities add up to more than 1")
-    for key in ("latencyMs", "retryAfter"):
+    for key in ("latencyMs", "retryAfter", "slowMs"):
         value = spec.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise FaultConfigError(f"routes.{name}.{key} must be a non-negative integer")
@@ -213,17 +218,19 @@ class FaultInjector:
             spec = routes.get(route, routes.get("*", {}))
             latency = int(spec.get("latencyMs", 0))
             retry_after = int(spec.get("retryAfter", 1))
+            slow = int(spec.get("slowMs", DEFAULT_SLOW_MS))
             for name in (route, "*"):
                 queue = self._remaining.get(name)
                 if queue:
                     entry = queue.pop(0)
-                    return FaultDecision(None if entry == "ok" else entry, latency, retry_after)
+                    kind = None if entry == "ok" else entry
+                    return FaultDecision(kind, latency, retry_after, slow)
             if not any(spec.get(key, 0) for key in _PROBABILITY_KEYS):
-                return FaultDecision(None, latency, retry_after)
+                return FaultDecision(None, latency, retry_after, slow)
             draw = self._random.random()
             threshold = 0.0
             for key, kind in _PROBABILITY_KEYS.items():
                 threshold += float(spec.get(key, 0))
                 if draw < threshold:
-                    return FaultDecision(kind, latency, retry_after)
-            return FaultDecision(None, latency, retry_after)
+                    return FaultDecision(kind, latency, retry_after, slow)
+            return FaultDecision(None, latency, retry_after, slow)

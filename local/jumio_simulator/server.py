@@ -207,6 +207,10 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             self._log_transport_fault(simulator, route, request.path, "drop")
             self._abort()
             return None
+        if kind == "slow":
+            # Processed now, answered late: a client that times out first is left uncertain.
+            time.sleep(decision.slow_ms / 1000)
+            return response, kind
         return response, None
 
     def _log_transport_fault(self, simulator: Simulator, route: str, path: str, fault: str) -> None:

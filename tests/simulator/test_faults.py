@@ -143,3 +143,21 @@ def test_concurrent_adds_of_one_part_land_exactly_once(strict, execution):
         statuses = sorted(pool.map(add, range(8)))
     assert statuses == [200] + [409] * 7
     assert _front_adds(sim, execution) == 1
+
+
+def test_a_slow_answer_comes_after_the_request_took_effect(sim, http, execution):
+    sim.admin.set_faults(
+        {"routes": {"add_part": {"slowMs": 1500}}, "script": {"add_part": ["slow"]}}
+    )
+
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        http.post(
+            execution.part_href("ID", "front"),
+            headers=execution.auth("ID"),
+            files=file_field(image_bytes()),
+            timeout=(3, 0.5),
+        )
+
+    assert _front_adds(sim, execution) == 1  # it took effect
+    [logged] = [r for r in sim.admin.requests() if r["route"] == "add_part"]
+    assert logged["fault"] == "slow"
