@@ -22,7 +22,7 @@ from jumio_simulator.variations import SeedProfile
 STRICT = "strict"
 OPAQUE = "opaque"
 ERROR_MODES = (OPAQUE, STRICT)
-DEFAULT_ERROR_MODE = STRICT
+DEFAULT_ERROR_MODE = OPAQUE
 GENERIC_CONFLICT_DETAIL = "The request could not be processed."
 
 
