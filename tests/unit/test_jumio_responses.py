@@ -17,7 +17,6 @@ import requests
 from jumio_pipeline.adapters.jumio.responses import error_for_response, json_body, parse_retry_after
 from jumio_pipeline.domain.errors import (
     JumioAuthError,
-    JumioConflict,
     JumioNotFound,
     JumioPermanentError,
     JumioRejected,
@@ -56,7 +55,7 @@ def problem(status: int, title: str, detail: str) -> dict[str, object]:
         (401, JumioAuthError, JumioPermanentError),
         (403, JumioAuthError, JumioPermanentError),
         (404, JumioNotFound, JumioPermanentError),
-        (409, JumioConflict, JumioPermanentError),
+        (409, JumioRejected, JumioPermanentError),  # Jumio gives 409 no meaning
         (400, JumioRejected, JumioPermanentError),
         (413, JumioRejected, JumioPermanentError),
         (415, JumioRejected, JumioPermanentError),
@@ -83,11 +82,11 @@ def test_message_names_operation_status_title_and_detail_only() -> None:
     assert error.detail.startswith("IMAGE_TOO_SMALL")
 
 
-def test_conflict_carries_jumio_title_and_detail() -> None:
+def test_a_409_is_a_refusal_like_any_other_its_text_kept_for_people_only() -> None:
     error = error_for_response(
         "finalize", jumio_answer(409, problem(409, "Conflict", "ALREADY_FINALIZED: done"))
     )
-    assert isinstance(error, JumioConflict)
+    assert type(error) is JumioRejected
     assert (error.title, error.detail) == ("Conflict", "ALREADY_FINALIZED: done")
 
 

@@ -146,3 +146,24 @@ def test_hrefs_under_the_base_url_are_accepted_and_others_not() -> None:
     with pytest.raises(ValueError, match="JUMIO_BASE_URL"):
         urls.require_jumio_href(settings, "http://127.0.0.1:8081/api/v1/x")
     assert urls.require_jumio_href(JumioSettings(), "https://api.emea-1.jumio.ai/api/v1/x")
+
+
+@pytest.mark.parametrize(
+    ("href", "allowed"),
+    [
+        (f"https://api.amer-1.jumio.ai/api/v1/accounts/{ACCOUNT}", True),
+        (f"https://api.emea-1.jumio.ai/api/v1/accounts/{ACCOUNT}", False),  # another region
+        (f"https://retrieval.amer-1.jumio.ai/api/v1/accounts/{ACCOUNT}", False),
+        ("https://api.amer-1.jumio.ai.evil.example/api/v1/x", False),
+        ("http://api.amer-1.jumio.ai/api/v1/x", False),
+        ("https://user@api.amer-1.jumio.ai/api/v1/x", False),
+    ],
+)
+def test_only_the_configured_credentials_api_host_takes_tokens(href: str, allowed: bool) -> None:
+    assert urls.is_api_href(JumioSettings(region="amer-1"), href) is allowed
+
+
+def test_with_a_base_url_only_hrefs_under_it_are_api_hrefs() -> None:
+    settings = JumioSettings(base_url="http://127.0.0.1:8080")
+    assert urls.is_api_href(settings, "http://127.0.0.1:8080/api/v1/accounts/x")
+    assert not urls.is_api_href(settings, "http://127.0.0.1:9090/api/v1/accounts/x")

@@ -49,16 +49,17 @@ class JumioPermanentError(JumioError):
 
 
 class JumioRejected(JumioPermanentError):
-    """Jumio refused the request (400, 409, 413, 415, 422, ...), with its own title and detail."""
+    """Jumio refused the request (400, 409, 413, 415, 422, ...), with its own title and detail.
+
+    Jumio documents no error codes, and no meaning for a 409: nothing may branch on ``title``
+    or ``detail`` (they are kept for people to read). What an uncertain refusal meant is found
+    out by documented means: an update of the same part, or the workflow status.
+    """
 
     def __init__(self, message: str, *, title: str = "", detail: str = "", **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.title = title
         self.detail = detail
-
-
-class JumioConflict(JumioRejected):
-    """409: the part exists already, or the workflow execution is finalized or gone."""
 
 
 class JumioAuthError(JumioPermanentError):
@@ -116,6 +117,10 @@ class SessionNotFinalizable(PipelineError):
     """The session ended without finalize (failed) or has no credential able to finalize it."""
 
 
+class PartBusy(PipelineError):
+    """Another invocation is changing the same document at Jumio right now: try again soon."""
+
+
 class SessionNotWaiting(PipelineError):
     """The wait state started for a session that has ended or is unknown: nothing to wait for."""
 
@@ -136,6 +141,13 @@ class ErasureIncomplete(PipelineError):
 
 
 # --- Configuration and secrets ---------------------------------------------------------------
+
+
+class TenantCredentialsInvalid(PipelineError):
+    """The tenant's OAuth client credentials in Secrets Manager are not usable (an operator
+    must fix the secret); permanent. Names what is wrong, never a value."""
+
+    reason = "TENANT_CREDENTIALS_INVALID"
 
 
 class FingerprintKeyUnavailable(PipelineError):

@@ -3,6 +3,12 @@
 Every call takes the href Jumio returned in the account response and the ``api.token`` of the
 credential. Image bytes are sent exactly as captured: requests builds the multipart body (and
 its boundary) around them.
+
+Recovering from uncertainty never reads an error body: Jumio documents no error codes. An add
+(POST) is never re-sent once it may have reached Jumio; when its outcome is uncertain (a lost
+answer, a timeout, a 5xx, or a refusal whose meaning Jumio does not document) the same bytes
+are sent as an update (PUT), which is idempotent by nature. Only 401 (the token) and 429
+(nothing was done) are taken at their word.
 """
 
 from __future__ import annotations
@@ -13,14 +19,19 @@ from typing import Any
 from jumio_pipeline.adapters.jumio.http import JumioHttp
 from jumio_pipeline.adapters.jumio.responses import json_body
 from jumio_pipeline.adapters.jumio.urls import require_jumio_href
-from jumio_pipeline.domain.errors import JumioConflict, JumioNotFound
+from jumio_pipeline.domain.errors import (
+    JumioAuthError,
+    JumioError,
+    JumioNotFound,
+    JumioThrottled,
+    JumioTransientError,
+)
 
 logger = logging.getLogger(__name__)
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 DOCUMENT_TYPES = IMAGE_TYPES | {"application/pdf"}
 MAX_DOCUMENT_PAGES = 30
-PART_EXISTS = "PART_EXISTS"
 
 
 class CredentialsClient:
@@ -32,21 +43,29 @@ class CredentialsClient:
     def add_part(
         self, href: str, token: str, content: bytes, content_type: str, filename: str
     ) -> dict[str, Any]:
-        """Add an image part (POST); if it exists already, replace it instead (PUT).
+        """Add an image part (POST); an uncertain add is followed by an update (PUT).
 
-        A 409 ``PART_EXISTS`` here is most often our own earlier POST whose answer was lost
-        (the retry met the part it had created), so the capture is put in place with
-        ``update_part`` and the call succeeds. Any other 409 is raised.
+        The POST is not re-sent once it may have reached Jumio. If its outcome is uncertain,
+        the same bytes go out as ``update_part``: the part is then in place whether the POST
+        took effect or not. If the update is refused too, the add's own error is what the
+        caller gets (a transient error stays transient, so the capture is tried again later).
         """
         try:
             return self._send_image(
-                "add_part", "POST", href, token, content, content_type, filename
+                "add_part", "POST", href, token, content, content_type, filename, resend=False
             )
-        except JumioConflict as conflict:
-            if not conflict.detail.startswith(PART_EXISTS):
+        except JumioError as uncertain:
+            if not _worth_reconciling(uncertain):
                 raise
-        logger.info("jumio add_part met an existing part: replacing it with update_part")
-        return self.update_part(href, token, content, content_type, filename)
+            add_error = uncertain
+        logger.info(
+            "jumio add_part uncertain (HTTP %s): the same bytes go out as update_part",
+            add_error.status,
+        )
+        return _reconciled(
+            add_error,
+            lambda: self.update_part(href, token, content, content_type, filename),
+        )
 
     def update_part(
         self, href: str, token: str, content: bytes, content_type: str, filename: str
@@ -55,17 +74,38 @@ class CredentialsClient:
         return self._send_image("update_part", "PUT", href, token, content, content_type, filename)
 
     def upload_prepared_data(self, href: str, token: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Upload the PREPARED_DATA part as JSON (POST)."""
+        """Upload the PREPARED_DATA part as JSON (POST); an uncertain upload is followed by an
+        update (PUT) of the same data, as for an image part."""
         if not isinstance(data, dict) or not data:
             raise ValueError("prepared data must be a non-empty JSON object")
-        response = self._http.send(
-            "upload_prepared_data",
-            "POST",
-            require_jumio_href(self._http.settings, href),
-            bearer=_checked_token(token),
-            json_body=data,
+        target = require_jumio_href(self._http.settings, href)
+        bearer = _checked_token(token)
+        try:
+            response = self._http.send(
+                "upload_prepared_data",
+                "POST",
+                target,
+                bearer=bearer,
+                json_body=data,
+                retry_after_sent=False,
+            )
+            return json_body("upload_prepared_data", response)
+        except JumioError as uncertain:
+            if not _worth_reconciling(uncertain):
+                raise
+            upload_error = uncertain
+        logger.info(
+            "jumio upload_prepared_data uncertain (HTTP %s): the same data goes out as an update",
+            upload_error.status,
         )
-        return json_body("upload_prepared_data", response)
+
+        def update() -> dict[str, Any]:
+            answer = self._http.send(
+                "update_prepared_data", "PUT", target, bearer=bearer, json_body=data
+            )
+            return json_body("update_prepared_data", answer)
+
+        return _reconciled(upload_error, update)
 
     def upload_document(
         self, href: str, token: str, pages: list[tuple[bytes, str, str]]
@@ -84,12 +124,15 @@ class CredentialsClient:
         pdfs = sum(content_type == "application/pdf" for _, content_type, _ in pages)
         if pdfs and len(pages) > 1:
             raise ValueError("a document request holds image(s) or one PDF, not both or two PDFs")
+        # Never re-sent once it may have reached Jumio: pages accumulate, so a repeat would add
+        # them twice. The caller recovers from an uncertain upload by rebuilding the document.
         response = self._http.send(
             "upload_document",
             "POST",
             require_jumio_href(self._http.settings, href),
             bearer=_checked_token(token),
             files=files,
+            retry_after_sent=False,
         )
         return json_body("upload_document", response)
 
@@ -132,6 +175,8 @@ class CredentialsClient:
         content: bytes,
         content_type: str,
         filename: str,
+        *,
+        resend: bool = True,
     ) -> dict[str, Any]:
         """POST or PUT one image as the multipart field ``file``."""
         response = self._http.send(
@@ -140,8 +185,26 @@ class CredentialsClient:
             require_jumio_href(self._http.settings, href),
             bearer=_checked_token(token),
             files=[_file_field(content, content_type, filename, IMAGE_TYPES)],
+            retry_after_sent=resend,
         )
         return json_body(operation, response)
+
+
+def _worth_reconciling(error: JumioError) -> bool:
+    """Every failure but the two Jumio documents the meaning of: 401 (token) and 429 (busy)."""
+    if isinstance(error, JumioThrottled):
+        return False
+    return not (isinstance(error, JumioAuthError) and error.status == 401)
+
+
+def _reconciled(first_error: JumioError, update: Any) -> dict[str, Any]:
+    """The update's answer; if it is refused, the first error (transient stays transient)."""
+    try:
+        return update()
+    except JumioTransientError:
+        raise
+    except JumioError:
+        raise first_error from None
 
 
 def _file_field(

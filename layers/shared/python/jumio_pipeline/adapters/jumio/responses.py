@@ -17,7 +17,6 @@ import requests
 
 from jumio_pipeline.domain.errors import (
     JumioAuthError,
-    JumioConflict,
     JumioError,
     JumioNotFound,
     JumioRejected,
@@ -75,8 +74,6 @@ def error_for_response(operation: str, response: requests.Response) -> JumioErro
         return JumioAuthError(message, **common)
     if status == 404:
         return JumioNotFound(message, **common)
-    if status == 409:
-        return JumioConflict(message, title=title, detail=detail, **common)
     return JumioRejected(message, title=title, detail=detail, **common)
 
 

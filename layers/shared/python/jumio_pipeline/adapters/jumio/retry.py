@@ -21,6 +21,8 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The only status Jumio documents as "nothing was done": safe to repeat any request after it.
+NOTHING_DONE_STATUSES = frozenset({429})
 _MAX_EXPONENT = 30  # 2**30 times any sane base is past every cap: keeps the float finite
 
 
@@ -128,9 +130,10 @@ def build_retry(
     """The retry of one call: every method, the transient statuses, connection errors.
 
     ``retry_after_sent=False`` is for calls that must not be repeated once the request may have
-    reached Jumio (account create/update start a billable workflow execution each time):
-    read timeouts and resets are then not retried, while connection failures (nothing sent)
-    and 429/5xx answers (nothing processed) still are.
+    reached Jumio (an add, an upload, a document page, an account create or update): read
+    timeouts, resets and 5xx answers are then not retried, because Jumio does not document
+    that a 5xx means nothing was done; the caller settles the outcome by documented means.
+    Connection failures (nothing sent) and 429 (documented: nothing was done) still are.
     """
     return JumioRetry(
         total=max_attempts - 1,
@@ -140,7 +143,7 @@ def build_retry(
         status=None,
         other=0,
         allowed_methods=None,
-        status_forcelist=RETRY_STATUSES,
+        status_forcelist=RETRY_STATUSES if retry_after_sent else NOTHING_DONE_STATUSES,
         raise_on_redirect=False,
         raise_on_status=False,
         respect_retry_after_header=True,

@@ -113,6 +113,15 @@ class JumioSettings:
             pool_size=whole("JUMIO_POOL_SIZE", defaults.pool_size),
         )
 
+    @property
+    def worst_case_call_seconds(self) -> float:
+        """The longest one call can take: its last attempt may start just before the retry
+        deadline and then wait for its connect and read timeouts."""
+        one_attempt = self.connect_timeout + self.read_timeout
+        if self.max_attempts == 1:
+            return one_attempt
+        return self.max_retry_seconds + one_attempt
+
     def service_base(self, service: str) -> str:
         """The base URL of one Jumio service (auth, account, api, retrieval) in this region."""
         if self.base_url is not None:

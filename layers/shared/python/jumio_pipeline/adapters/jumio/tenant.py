@@ -75,6 +75,11 @@ class TenantClient:
         url = urls.retrieval_status_url(self._settings, account_id, wf_id)
         return json_body("status", self._call("status", "GET", url))
 
+    def retrieval_details(self, account_id: str, wf_id: str) -> dict[str, Any]:
+        """The details of one workflow execution (credentials and parts; decision when done)."""
+        url = urls.retrieval_workflow_url(self._settings, account_id, wf_id)
+        return json_body("details", self._call("details", "GET", url))
+
     def delete_workflow_execution(self, account_id: str, wf_id: str) -> None:
         """Delete one workflow execution's images and data; unknown means already gone."""
         url = urls.retrieval_workflow_url(self._settings, account_id, wf_id)

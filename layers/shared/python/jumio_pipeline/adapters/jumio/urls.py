@@ -48,6 +48,19 @@ def require_jumio_href(settings: JumioSettings, href: object, *, name: str = "hr
     return href
 
 
+def is_api_href(settings: JumioSettings, href: str) -> bool:
+    """An href of the configured Credentials API: ``https://api.{region}.jumio.ai/...``, or
+    under JUMIO_BASE_URL when that is set; no user info, query or fragment."""
+    try:
+        require_jumio_href(settings, href)
+    except ValueError:
+        return False
+    if settings.base_url is not None:
+        return True
+    host = (urlsplit(href).hostname or "").lower()
+    return host == f"api.{settings.region}.jumio.ai"
+
+
 def token_url(settings: JumioSettings) -> str:
     """The OAuth2 client-credentials endpoint of the region."""
     return f"{settings.service_base('auth')}/oauth2/token"
