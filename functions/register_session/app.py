@@ -9,6 +9,8 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jumio_pipeline.adapters.jumio import JumioSettings
+from jumio_pipeline.adapters.jumio.urls import is_api_href
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.queues import DeadLetterQueue
 from jumio_pipeline.adapters.step_functions import StepFunctions
@@ -32,10 +34,13 @@ ledger = Ledger(settings.ledger_table)
 executions = StepFunctions(state_machine_arn=settings.state_machine_arn)
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
 failures = failure_handling(settings, observed, dead_letters)
+jumio_settings = JumioSettings.from_env()
 registrations = RegistrationService(
     ledger=ledger,
     executions=executions,
     signal_completion=CompletionSignal(ledger=ledger, executions=executions),
+    # A token is only ever sent to the configured Jumio API host: refuse other hrefs at once.
+    href_allowed=lambda href: is_api_href(jumio_settings, href),
 )
 
 

@@ -68,7 +68,13 @@ def test_a_valid_registration_writes_the_session_and_starts_its_execution(stack,
         executionArn=execution["executionArn"]
     )
     execution_input = json.loads(described["input"])
-    assert set(execution_input) == {"workflowExecutionId", "accountId", "secondsUntilTokenExpiry"}
+    assert set(execution_input) == {
+        "workflowExecutionId",
+        "accountId",
+        "secondsUntilTokenExpiry",
+        "finalizeRounds",
+    }
+    assert execution_input["finalizeRounds"] == 0
     assert 0 < execution_input["secondsUntilTokenExpiry"] <= 30 * 60
     assert not any(token in described["input"] for token in api_tokens(response))
 
@@ -225,8 +231,14 @@ def test_invalid_messages_are_parked_at_once_with_a_reason_and_spare_their_neigh
     [
         (lambda r: r["workflowExecution"].__setitem__("id", "not-a-uuid"), "id"),
         (lambda r: r.pop("workflowExecution"), "workflowExecution"),
+        (
+            lambda r: r["workflowExecution"]["credentials"][0]["api"]["parts"].__setitem__(
+                "front", "https://collector.example/api/v1/parts/FRONT"
+            ),
+            "api.parts.FRONT",
+        ),
     ],
-    ids=["non-UUID id", "missing workflowExecution"],
+    ids=["non-UUID id", "missing workflowExecution", "href off the Jumio API host"],
 )
 def test_the_dlq_names_the_field_that_is_wrong_but_never_its_value(
     stack, poller, simulator, mutate, field
@@ -241,5 +253,6 @@ def test_the_dlq_names_the_field_that_is_wrong_but_never_its_value(
     attributes = message["MessageAttributes"]
     assert field in attributes["field"]["StringValue"]
     assert "not-a-uuid" not in attributes["detail"]["StringValue"]
+    assert "collector.example" not in attributes["detail"]["StringValue"]
     assert not any(token in attributes["detail"]["StringValue"] for token in tokens)
     assert executions(stack) == []

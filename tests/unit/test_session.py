@@ -183,3 +183,45 @@ def test_a_past_timestamp_keeps_its_own_expiry():
     now = datetime(2024, 5, 1, 10, 10, tzinfo=UTC).timestamp()
     session = parse_registration({"account": account_response(), "tokenLifetime": "30m"}, now=now)
     assert session.seconds_until_token_expiry(now) == 20 * 60
+
+
+def test_a_part_may_map_page_numbers_to_hrefs_and_the_first_page_is_the_part():
+    response = account_response()
+    front = response["workflowExecution"]["credentials"][0]["api"]["parts"]["front"]
+    response["workflowExecution"]["credentials"][0]["api"]["parts"]["front"] = {
+        "10": front + "/10",
+        "2": front + "/2",
+        "1": front,
+    }
+
+    session = parse_registration(response)
+
+    assert session.credential(ID_CREDENTIAL).parts["FRONT"] == front
+
+
+def test_a_token_with_whitespace_is_refused_naming_the_field_not_the_token():
+    response = account_response()
+    response["workflowExecution"]["credentials"][0]["api"]["token"] = "eyJ abc"
+    with pytest.raises(InvalidMessage) as refused:
+        parse_registration(response)
+    assert refused.value.field == "account.workflowExecution.credentials.0.api.token"
+    assert "eyJ" not in str(refused.value)
+
+
+@pytest.mark.parametrize("where", ["parts", "workflowExecution"])
+def test_an_href_off_the_jumio_api_host_is_refused_before_any_token_goes_there(where: str):
+    response = account_response()
+    api = response["workflowExecution"]["credentials"][1]["api"]
+    if where == "parts":
+        api["parts"]["face"] = "https://collector.example/api/v1/parts/FACE"
+        named = "parts.FACE"
+    else:
+        api["workflowExecution"] = "https://collector.example/api/v1/x"
+        named = "workflowExecution"
+
+    with pytest.raises(InvalidMessage) as refused:
+        parse_registration(response, href_allowed=lambda href: "jumio" in href)
+
+    assert refused.value.reason == "INVALID_REGISTRATION"
+    assert refused.value.field == f"workflowExecution.credentials.1.api.{named}"
+    assert "collector.example" not in str(refused.value)

@@ -37,6 +37,7 @@ def test_a_new_session_is_recorded_and_its_execution_started_with_ids_only(world
         "workflowExecutionId": world.ids.workflow,
         "accountId": world.ids.account,
         "secondsUntilTokenExpiry": 29 * 60,
+        "finalizeRounds": 0,
     }
     for category in ("ID", "SELFIE", "DATA"):
         assert token_of(world.ids, category) not in json.dumps(execution.input)

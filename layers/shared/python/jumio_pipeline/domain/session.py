@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -65,8 +66,44 @@ class PartId:
 class _ApiModel(BaseModel):
     model_config = ConfigDict(extra="ignore")
     token: str = Field(min_length=1)
-    parts: dict[str, str] = Field(default_factory=dict)
+    # A part's href, or (Jumio's schema sample) a page-indexed map of hrefs: {"1": href, ...}.
+    parts: dict[str, str | dict[str, str]] = Field(default_factory=dict)
     workflowExecution: str | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token_is_one_bearer_token(cls, value: str) -> str:
+        if any(character.isspace() for character in value):
+            raise ValueError("must be one token without whitespace")
+        return value
+
+    @field_validator("parts")
+    @classmethod
+    def _page_maps_are_not_empty(
+        cls, value: dict[str, str | dict[str, str]]
+    ) -> dict[str, str | dict[str, str]]:
+        for href in value.values():
+            if isinstance(href, dict) and not href:
+                raise ValueError("a page-indexed part must name at least one href")
+        return value
+
+    def part_hrefs(self) -> dict[str, str]:
+        """CLASSIFIER → href; for a page-indexed map, the href of its first page.
+
+        Jumio's schema sample maps a part to ``{"1": href, "2": href}``: every page href
+        addresses the same part, so the lowest page's is kept (an inference, README).
+        """
+        hrefs: dict[str, str] = {}
+        for key, value in self.parts.items():
+            if isinstance(value, dict):
+                value = value[min(value, key=_page_order)]
+            hrefs[key.upper()] = value
+        return hrefs
+
+
+def _page_order(page: str) -> tuple[int, str]:
+    """Numeric page keys first, in number order ("2" before "10")."""
+    return (int(page), page) if page.isdigit() else (1_000_000, page)
 
 
 class _CredentialModel(BaseModel):
@@ -161,7 +198,12 @@ class Session:
         return max(0, int(self.token_expires_at - now))
 
 
-def parse_registration(body: dict[str, Any], *, now: float | None = None) -> Session:
+def parse_registration(
+    body: dict[str, Any],
+    *,
+    now: float | None = None,
+    href_allowed: Callable[[str], bool] | None = None,
+) -> Session:
     """Build a Session from a `sessions` message body, or raise InvalidMessage naming the field.
 
     The body is either Jumio's account response itself or the wrapper around it. Messages
@@ -170,6 +212,9 @@ def parse_registration(body: dict[str, Any], *, now: float | None = None) -> Ses
     The token is taken to expire at ``timestamp + tokenLifetime``, but never later than the
     longest lifetime Jumio allows (60 days) from ``now``: a timestamp in the future (a clock
     gone wrong, a forged message) must not keep a session waiting for years.
+
+    ``href_allowed`` refuses hrefs a token must not be sent to (another host than the
+    configured Jumio API): a poisoned registration message is refused here, at the door.
     """
     inner = body.get("account")
     is_wrapper = isinstance(inner, dict) and ("workflowExecution" in inner or "account" in inner)
@@ -183,12 +228,14 @@ def parse_registration(body: dict[str, Any], *, now: float | None = None) -> Ses
             "INVALID_REGISTRATION", f"{path}: {first['msg']}", field=path
         ) from None
     response = message.account
+    if href_allowed is not None:
+        _check_hrefs(response, href_allowed, wrapped=is_wrapper)
     credentials = {
         str(c.id): Credential(
             id=str(c.id),
             category=c.category,
             token=c.api.token if c.api else None,
-            parts={key.upper(): href for key, href in (c.api.parts if c.api else {}).items()},
+            parts=c.api.part_hrefs() if c.api else {},
             workflow_execution_href=c.api.workflowExecution if c.api else None,
         )
         for c in response.workflowExecution.credentials
@@ -214,6 +261,27 @@ def parse_registration(body: dict[str, Any], *, now: float | None = None) -> Ses
         ),
         reference=message.reference,
     )
+
+
+def _check_hrefs(
+    response: AccountResponse, href_allowed: Callable[[str], bool], *, wrapped: bool
+) -> None:
+    """Every href a token would be sent to must be on the configured Jumio API host."""
+    prefix = "account." if wrapped else ""
+    for index, credential in enumerate(response.workflowExecution.credentials):
+        if credential.api is None:
+            continue
+        path = f"{prefix}workflowExecution.credentials.{index}.api"
+        named = {f"parts.{key}": href for key, href in credential.api.part_hrefs().items()}
+        if credential.api.workflowExecution:
+            named["workflowExecution"] = credential.api.workflowExecution
+        for name, href in named.items():
+            if not href_allowed(href):
+                raise InvalidMessage(
+                    "INVALID_REGISTRATION",
+                    f"{path}.{name} is not a URL of the configured Jumio API host",
+                    field=f"{path}.{name}",
+                )
 
 
 def _required_parts(

@@ -36,8 +36,10 @@ class RegistrationService:
         ledger: RegistrationLedger,
         executions: Executions,
         signal_completion: Callable[[str], bool],
+        href_allowed: Callable[[str], bool] | None = None,
         clock: Clock = time.time,
     ) -> None:
+        self._href_allowed = href_allowed
         self._ledger = ledger
         self._executions = executions
         self._signal_completion = signal_completion
@@ -46,7 +48,7 @@ class RegistrationService:
     def register(self, body: dict[str, Any]) -> Registration:
         """Record the session and start its execution (once)."""
         now = self._clock()
-        session = parse_registration(body, now=now)
+        session = parse_registration(body, now=now, href_allowed=self._href_allowed)
         outcome = self._ledger.register(session, now=now)
         # An ended or erased session (IGNORED_ENDED) never gets an execution again.
         resumable = outcome in (RegisterOutcome.DUPLICATE, RegisterOutcome.TOKENS_REPLACED)
@@ -73,4 +75,5 @@ class RegistrationService:
             "workflowExecutionId": session.workflow_execution_id,
             "accountId": session.account_id,
             "secondsUntilTokenExpiry": max(1, session.seconds_until_token_expiry(self._clock())),
+            "finalizeRounds": 0,
         }
