@@ -19,9 +19,11 @@ from jumio_pipeline.adapters.audit_trail import AuditTrail
 from jumio_pipeline.adapters.capture_objects import S3ObjectStore
 from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, IdempotencyRecords, RunOnce
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.queues import DeadLetterQueue, DelayedRequeue, delivery_of
 from jumio_pipeline.adapters.s3_notifications import parse_notification
+from jumio_pipeline.adapters.secrets import TenantClientProvider, cached_secret
 from jumio_pipeline.adapters.step_functions import StepFunctions
 from jumio_pipeline.domain.capture_identity import CaptureIdentity, key_digest
 from jumio_pipeline.domain.capture_key import parse_capture_key
@@ -31,7 +33,9 @@ from jumio_pipeline.handlers.settings import AddPartSettings
 from jumio_pipeline.handlers.sqs_batch import failure_handling, park_invalid, process_batch
 from jumio_pipeline.services.capture import CaptureService
 from jumio_pipeline.services.completion import CompletionSignal
+from jumio_pipeline.services.document_pages import DocumentPages
 from jumio_pipeline.services.erasure import LateCaptures
+from jumio_pipeline.services.refusals import RefusalExplainer
 from jumio_pipeline.services.session_wait import SessionWait
 
 settings = AddPartSettings.from_env()
@@ -39,12 +43,20 @@ observed = observability(settings)
 logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
+objects = S3ObjectStore()
+http = JumioHttp(JumioSettings.from_env())
+jumio = CredentialsClient(http)
+retrieval = JumioRetrieval(
+    TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
+)
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
 failures = failure_handling(settings, observed, dead_letters)
 captures = CaptureService(
     ledger=ledger,
-    objects=S3ObjectStore(),
-    jumio=CredentialsClient(JumioHttp(JumioSettings.from_env())),
+    objects=objects,
+    jumio=jumio,
+    documents=DocumentPages(ledger=ledger, objects=objects, jumio=jumio, status=retrieval),
+    refusals=RefusalExplainer(retrieval),
     signal_completion=CompletionSignal(ledger=ledger, executions=StepFunctions()),
     metrics=metrics,
     unmatched_retention_days=settings.retention_days,
@@ -56,7 +68,7 @@ session_wait = SessionWait(
     base_delay_seconds=settings.session_wait_base_seconds,
 )
 late_captures = LateCaptures(
-    objects=S3ObjectStore(),
+    objects=objects,
     idempotency=IdempotencyRecords(settings.idempotency_table),
     audit=AuditTrail(settings.audit_table),
 )

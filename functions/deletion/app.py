@@ -26,6 +26,7 @@ from jumio_pipeline.adapters.idempotency import (
     RunOnce,
 )
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.queues import DeadLetterQueue, DeadLetterSweeper, MessageQueue
 from jumio_pipeline.adapters.secrets import TenantClientProvider, cached_secret
@@ -43,6 +44,7 @@ observed = observability(settings)
 logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
 
 http = JumioHttp(JumioSettings.from_env())
+tenant = TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
 eraser = Eraser(
     ledger=Ledger(settings.ledger_table),
     objects=S3ObjectStore(),
@@ -50,8 +52,9 @@ eraser = Eraser(
     idempotency=IdempotencyRecords(settings.idempotency_table),
     executions=StepFunctions(),
     parts_at_jumio=CredentialsClient(http),
-    tenant=TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http),
+    tenant=tenant,
     dead_letters=DeadLetterSweeper(settings.dead_letter_queues),
+    status=JumioRetrieval(tenant),
 )
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
 failures = failure_handling(settings, observed, dead_letters)

@@ -19,9 +19,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.idempotency import PREPARED_DATA_KEY_PREFIX, RunOnce
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.queues import DeadLetterQueue, DelayedRequeue, delivery_of
-from jumio_pipeline.adapters.secrets import FingerprintKey, cached_secret
+from jumio_pipeline.adapters.secrets import FingerprintKey, TenantClientProvider, cached_secret
 from jumio_pipeline.adapters.step_functions import StepFunctions
 from jumio_pipeline.domain.errors import SessionNotRegistered
 from jumio_pipeline.handlers.observability import observability
@@ -29,6 +30,7 @@ from jumio_pipeline.handlers.settings import PreparedDataSettings
 from jumio_pipeline.handlers.sqs_batch import failure_handling, process_batch
 from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.prepared_data import Outcome, OutcomeStatus, PreparedDataService
+from jumio_pipeline.services.refusals import RefusalExplainer
 from jumio_pipeline.services.session_wait import SessionWait
 
 settings = PreparedDataSettings.from_env()
@@ -49,13 +51,20 @@ once = RunOnce(
     key_prefix=PREPARED_DATA_KEY_PREFIX,  # fixed, so that erasure can recompute the record ids
     data_keyword="upload",
 )
+http = JumioHttp(JumioSettings.from_env())
 service = PreparedDataService(
     ledger=ledger,
-    jumio=CredentialsClient(JumioHttp(JumioSettings.from_env())),
+    jumio=CredentialsClient(http),
     dead_letters=dead_letters,
     signal_completion=CompletionSignal(ledger=ledger, executions=StepFunctions()),
     once=once,
     fingerprint_key=FingerprintKey(cached_secret(settings.hash_key_arn)),
+    # A final refusal is named by Jumio's workflow status, read with the tenant's token.
+    refusals=RefusalExplainer(
+        JumioRetrieval(
+            TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
+        )
+    ),
 )
 
 _METRIC = {

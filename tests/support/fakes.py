@@ -40,7 +40,6 @@ from jumio_pipeline.domain.errors import (
     ErasureIncomplete,
     FingerprintKeyUnavailable,
     JumioAuthError,
-    JumioConflict,
     JumioError,
     JumioNotFound,
     JumioRejected,
@@ -58,6 +57,7 @@ from jumio_pipeline.domain.session_state import (
     SessionRecord,
     SessionStatus,
 )
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 Clock = Callable[[], float]
 
@@ -167,6 +167,7 @@ class _SessionItem:
     outcome_error: str | None = None
     last_part_at: int | None = None
     other_capture_keys: set[str] = field(default_factory=set)
+    document_leases: dict[str, int] = field(default_factory=dict)
 
     def record(self) -> SessionRecord:
         return SessionRecord(
@@ -496,6 +497,31 @@ class InMemoryLedger:
                 and (item.status is not SessionStatus.DELETED or item.erased_at is None)
             )
 
+    # --- documents --------------------------------------------------------------------------
+
+    def take_document_lease(
+        self, workflow_execution_id: str, credential_id: str, *, now: float, seconds: int
+    ) -> int | None:
+        """The end of the lease, or None while another holder's lease runs."""
+        until = int(now) + seconds
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None:
+                return None
+            held = item.document_leases.get(credential_id)
+            if held is not None and held >= int(now):
+                return None
+            item.document_leases[credential_id] = until
+            return until
+
+    def release_document_lease(
+        self, workflow_execution_id: str, credential_id: str, until: int
+    ) -> None:
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is not None and item.document_leases.get(credential_id) == until:
+                del item.document_leases[credential_id]
+
     # --- for tests: what the table holds beyond the records --------------------------------
 
     def task_token(self, workflow_execution_id: str) -> str | None:
@@ -547,6 +573,11 @@ def _part_record(sort_key: str, item: dict[str, Any]) -> PartRecord:
         fingerprint=item.get("fingerprint"),
         idempotency_key=item.get("idempotencyKey"),
         reason=item.get("reason"),
+        bucket=item.get("bucket"),
+        size_bytes=item.get("bytes"),
+        format=item.get("format"),
+        width=item.get("width"),
+        height=item.get("height"),
     )
 
 
@@ -1052,13 +1083,18 @@ class InMemoryIdempotencyRecords:
 # --- Jumio -----------------------------------------------------------------------------------
 
 
-def jumio_conflict(detail: str, *, operation: str = "add_part") -> JumioConflict:
-    """409 as the client raises it: Jumio's ``detail`` decides what it means."""
-    return JumioConflict(
-        f"{operation}: HTTP 409 Conflict: {detail}",
-        title="Conflict",
+def jumio_refusal(
+    status: int = 409,
+    *,
+    detail: str = "The request could not be processed.",
+    operation: str = "add_part",
+) -> JumioRejected:
+    """A refusal Jumio gives no meaning to (409, or a 400 of an opaque conflict)."""
+    return JumioRejected(
+        f"{operation}: HTTP {status}: {detail}",
+        title="Conflict" if status == 409 else "Bad Request",
         detail=detail,
-        status=409,
+        status=status,
         operation=operation,
     )
 
@@ -1193,3 +1229,26 @@ class FakeTenantApi(_ScriptedApi):
 
     def delete_account(self, account_id: str) -> None:
         self._call(JumioCall("delete_account", account_id=account_id))
+
+
+class FakeWorkflowStatus(_ScriptedApi):
+    """WorkflowStatusReader: the status and the parts Jumio holds, per execution, as scripted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: dict[str, WorkflowStatus] = {}
+        self.parts: dict[str, dict[str, frozenset[str]]] = {}
+
+    def workflow_status(self, account_id: str, workflow_execution_id: str) -> WorkflowStatus:
+        self._call(
+            JumioCall("status", account_id=account_id, workflow_execution_id=workflow_execution_id)
+        )
+        return self.statuses.get(workflow_execution_id, WorkflowStatus.INITIATED)
+
+    def present_parts(
+        self, account_id: str, workflow_execution_id: str
+    ) -> dict[str, frozenset[str]]:
+        self._call(
+            JumioCall("details", account_id=account_id, workflow_execution_id=workflow_execution_id)
+        )
+        return dict(self.parts.get(workflow_execution_id, {}))

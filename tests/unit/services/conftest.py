@@ -20,7 +20,11 @@ import pytest
 from jumio_pipeline.domain.capture_identity import CaptureIdentity
 from jumio_pipeline.domain.session import PartId, Session, parse_registration
 from jumio_pipeline.domain.session_state import PartEvidence, SessionStatus
+from jumio_pipeline.services.capture import CaptureService
 from jumio_pipeline.services.completion import CompletionSignal
+from jumio_pipeline.services.document_pages import DocumentPages
+from jumio_pipeline.services.erasure import Eraser
+from jumio_pipeline.services.refusals import RefusalExplainer
 from tests.support.fakes import (
     FakeClock,
     FakeCredentialsApi,
@@ -28,9 +32,11 @@ from tests.support.fakes import (
     FakeMetrics,
     FakeSecretKey,
     FakeTenantApi,
+    FakeWorkflowStatus,
     InMemoryAuditLog,
     InMemoryDeadLetters,
     InMemoryDeadLetterSweep,
+    InMemoryIdempotencyRecords,
     InMemoryIdempotencyTable,
     InMemoryLedger,
     InMemoryObjectStore,
@@ -198,6 +204,53 @@ class World:
     idempotency: InMemoryIdempotencyTable
     secret_key: FakeSecretKey
     ids: Ids
+    status: FakeWorkflowStatus = field(default_factory=FakeWorkflowStatus)
+
+    @property
+    def documents(self) -> DocumentPages:
+        """Document pages as add_part wires them, on this world's fakes."""
+        return DocumentPages(
+            ledger=self.ledger,
+            objects=self.objects,
+            jumio=self.jumio,
+            status=self.status,
+            clock=self.clock,
+        )
+
+    @property
+    def captures(self) -> CaptureService:
+        """The capture service as add_part wires it, on this world's fakes."""
+        return CaptureService(
+            ledger=self.ledger,
+            objects=self.objects,
+            jumio=self.jumio,
+            documents=self.documents,
+            refusals=self.refusals,
+            signal_completion=self.signal,
+            metrics=self.metrics,
+            clock=self.clock,
+        )
+
+    @property
+    def eraser(self) -> Eraser:
+        """The eraser as the deletion function wires it, on this world's fakes."""
+        return Eraser(
+            ledger=self.ledger,
+            objects=self.objects,
+            bucket=BUCKET,
+            idempotency=InMemoryIdempotencyRecords(self.idempotency),
+            executions=self.executions,
+            parts_at_jumio=self.jumio,
+            tenant=lambda: self.tenant,
+            dead_letters=self.dead_letter_sweep,
+            status=self.status,
+            clock=self.clock,
+        )
+
+    @property
+    def refusals(self) -> RefusalExplainer:
+        """Refusals named by this world's scripted workflow status."""
+        return RefusalExplainer(self.status)
 
     @property
     def signal(self) -> CompletionSignal:

@@ -14,12 +14,13 @@ from jumio_pipeline.domain.errors import (
 )
 from jumio_pipeline.domain.image_validation import MAX_BYTES
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.capture import CaptureService
 from tests.support import images
 from tests.support.fakes import (
     jumio_auth_error,
-    jumio_conflict,
     jumio_not_found,
+    jumio_refusal,
     jumio_rejected,
     jumio_throttled,
     jumio_unavailable,
@@ -40,15 +41,7 @@ FACE = images.make_png(400, 400)
 
 @pytest.fixture
 def captures(world: World) -> CaptureService:
-    return CaptureService(
-        ledger=world.ledger,
-        objects=world.objects,
-        jumio=world.jumio,
-        signal_completion=world.signal,
-        metrics=world.metrics,
-        unmatched_retention_days=30,
-        clock=world.clock,
-    )
+    return world.captures
 
 
 def rejection_tag(world: World, capture: CaptureIdentity) -> str | None:
@@ -123,8 +116,13 @@ def test_a_new_version_of_a_document_page_is_sent_as_a_document_again_never_as_a
 
     outcome = captures.process(put_capture(world, key, RETAKE))
 
-    assert outcome.operation == "document"
-    assert [c.operation for c in world.jumio.calls] == ["upload_document", "upload_document"]
+    # No per-page update at Jumio: the document is rebuilt with the new page in its place.
+    assert outcome.operation == "document-rebuilt"
+    assert [c.operation for c in world.jumio.calls] == [
+        "upload_document",
+        "delete_all_pages",
+        "upload_document",
+    ]
 
 
 def test_a_retake_may_be_smaller_than_an_add_allows_but_a_document_page_may_not(world, captures):
@@ -453,9 +451,12 @@ def test_the_same_unmatched_version_twice_is_one_record(world, captures):
     [
         (jumio_auth_error(401), "TOKEN_EXPIRED"),
         (jumio_auth_error(403), "JUMIO_FORBIDDEN"),
-        (jumio_conflict("ALREADY_FINALIZED: the workflow is finalized"), "SESSION_FINALIZED"),
-        (jumio_conflict("WORKFLOW_NOT_ACTIVE: expired"), "SESSION_FINALIZED"),
-        (jumio_conflict("PART_EXISTS: use PUT"), "JUMIO_REJECTED"),
+        # Jumio documents no error codes: whatever a refusal's detail says, it is not read.
+        (
+            jumio_refusal(409, detail="ALREADY_FINALIZED: the workflow is finalized"),
+            "JUMIO_REJECTED",
+        ),
+        (jumio_refusal(409, detail="PART_EXISTS: use PUT"), "JUMIO_REJECTED"),
         (jumio_not_found(), "JUMIO_NOT_FOUND"),
         (jumio_rejected(400), "JUMIO_REJECTED"),
         (jumio_rejected(422, title="Unprocessable Entity"), "JUMIO_REJECTED"),
@@ -476,6 +477,45 @@ def test_a_permanent_refusal_by_jumio_is_a_rejection_with_its_reason(
     assert rejection_tag(world, front) == reason
     assert world.metrics.total("CaptureRejected", reason=reason) == 1
     assert world.metrics.total("PartUploaded") == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (WorkflowStatus.ACQUIRED, "SESSION_FINALIZED"),
+        (WorkflowStatus.PROCESSED, "SESSION_FINALIZED"),
+        (WorkflowStatus.TOKEN_EXPIRED, "TOKEN_EXPIRED"),
+        (WorkflowStatus.SESSION_EXPIRED, "SESSION_EXPIRED"),
+    ],
+)
+@pytest.mark.parametrize(
+    "error", [jumio_auth_error(403), jumio_refusal(409), jumio_not_found(), jumio_rejected(400)]
+)
+def test_a_refusal_is_named_by_the_workflow_status_when_it_shows_the_execution_ended(
+    world, captures, error, status, reason
+):
+    """Jumio may answer an ended execution with any of these statuses: its status says why."""
+    world.register()
+    world.status.statuses[world.ids.workflow] = status
+    world.jumio.fail("add_part", error)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", reason)
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.reason, rejection_tag(world, front)) == (reason, reason)
+    assert [call.operation for call in world.status.calls] == ["status"]
+
+
+def test_a_refusal_keeps_its_http_name_when_the_status_cannot_be_read(world, captures):
+    world.register()
+    world.status.fail("status", jumio_unavailable())
+    world.jumio.fail("add_part", jumio_auth_error(403))
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), FRONT)
+
+    assert captures.process(front).reason == "JUMIO_FORBIDDEN"
+    assert [call.operation for call in world.status.calls] == ["status"]
 
 
 @pytest.mark.parametrize("error", [jumio_unavailable(), jumio_throttled(retry_after=30)])

@@ -22,6 +22,7 @@ from jumio_pipeline.domain.errors import (
     ErasureIncomplete,
     ErasureRefused,
     InvalidMessage,
+    JumioRejected,
     JumioUnavailable,
     SessionDeleted,
 )
@@ -34,6 +35,8 @@ from tests.support import images
 from tests.support.fakes import (
     InMemoryIdempotencyRecords,
     InMemoryRunOnce,
+    jumio_auth_error,
+    jumio_refusal,
     jumio_unavailable,
 )
 from tests.support.prepared_data import FULL_DATA
@@ -107,6 +110,8 @@ def pipeline(world: World) -> Pipeline:
             ledger=world.ledger,
             objects=world.objects,
             jumio=world.jumio,
+            documents=world.documents,
+            refusals=world.refusals,
             signal_completion=signal,
             metrics=world.metrics,
             clock=world.clock,
@@ -120,6 +125,7 @@ def pipeline(world: World) -> Pipeline:
                 world.idempotency, key_prefix=PREPARED_DATA_KEY_PREFIX, data_keyword="upload"
             ),
             fingerprint_key=world.secret_key,
+            refusals=world.refusals,
             clock=world.clock,
         ),
         capture_once=InMemoryRunOnce(
@@ -133,17 +139,7 @@ def pipeline(world: World) -> Pipeline:
 
 @pytest.fixture
 def eraser(world: World) -> Eraser:
-    return Eraser(
-        ledger=world.ledger,
-        objects=world.objects,
-        bucket=BUCKET,
-        idempotency=InMemoryIdempotencyRecords(world.idempotency),
-        executions=world.executions,
-        parts_at_jumio=world.jumio,
-        tenant=lambda: world.tenant,
-        dead_letters=world.dead_letter_sweep,
-        clock=world.clock,
-    )
+    return world.eraser
 
 
 def request(**fields):
@@ -321,6 +317,52 @@ def test_a_capture_after_a_part_erasure_is_added_anew_and_completes_the_session(
     assert world.ledger.get_part(ids.workflow, ids.part("ID", "FRONT")).landed
     assert world.ledger.get(ids.workflow).pending_parts == frozenset()
     assert [token for token, _ in world.executions.signals] == ["task-token-1"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "classifier", "operation"),
+    [("PART", "FRONT", "delete_part"), ("DOCUMENT_PAGES", None, "delete_all_pages")],
+)
+@pytest.mark.parametrize("refusal", [jumio_refusal(409), jumio_refusal(400), jumio_auth_error(403)])
+def test_a_part_deletion_refused_without_explanation_is_settled_by_the_details(
+    world, pipeline, eraser, scope, classifier, operation, refusal
+):
+    """A repeat after a lost answer may meet any status: gone by the details is done."""
+    ids = world.ids
+    pipeline.fill(ids)
+    credential = ids.document_credential if scope == "DOCUMENT_PAGES" else ids.id_credential
+    world.jumio.fail(operation, refusal)
+    world.status.parts[ids.workflow] = {credential: frozenset({"BACK"})}  # not this part
+    fields = {"classifier": classifier} if classifier else {}
+
+    report = eraser.erase(
+        request(scope=scope, workflowExecutionId=ids.workflow, credentialId=credential, **fields)
+    )
+
+    assert [(j.operation, j.outcome) for j in report.jumio] == [(operation, "CONFIRMED")]
+    assert [call.operation for call in world.status.calls] == ["details"]
+
+
+def test_a_part_deletion_refused_while_jumio_still_holds_the_part_is_not_confirmed(
+    world, pipeline, eraser
+):
+    ids = world.ids
+    pipeline.fill(ids)
+    world.jumio.fail("delete_part", jumio_refusal(409))
+    world.status.parts[ids.workflow] = {ids.id_credential: frozenset({"FRONT", "BACK"})}
+    erase_front = request(
+        scope="PART",
+        workflowExecutionId=ids.workflow,
+        credentialId=ids.id_credential,
+        classifier="FRONT",
+    )
+
+    with pytest.raises(JumioRejected):
+        eraser.erase(erase_front)
+
+    # Nothing in AWS was forgotten yet: the retry finds the part's records and deletes it.
+    assert world.ledger.get_part(ids.workflow, ids.part("ID", "FRONT")).landed
+    assert eraser.erase(erase_front).jumio[0].outcome == "CONFIRMED"
 
 
 def test_a_repeated_part_erasure_is_a_no_op_without_calling_jumio(world, pipeline, eraser):

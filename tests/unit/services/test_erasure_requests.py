@@ -15,7 +15,6 @@ from jumio_pipeline.services.erasure import Eraser
 from jumio_pipeline.services.erasure_requests import ErasureRequests, RetentionRun
 from tests.support import images
 from tests.support.fakes import (
-    InMemoryIdempotencyRecords,
     InMemoryRunOnce,
     jumio_auth_error,
     jumio_unavailable,
@@ -25,17 +24,7 @@ from tests.unit.services.conftest import BUCKET, Ids, World, put_capture
 
 @pytest.fixture
 def eraser(world: World) -> Eraser:
-    return Eraser(
-        ledger=world.ledger,
-        objects=world.objects,
-        bucket=BUCKET,
-        idempotency=InMemoryIdempotencyRecords(world.idempotency),
-        executions=world.executions,
-        parts_at_jumio=world.jumio,
-        tenant=lambda: world.tenant,
-        dead_letters=world.dead_letter_sweep,
-        clock=world.clock,
-    )
+    return world.eraser
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 
 from jumio_pipeline.domain.errors import (
     JumioAuthError,
-    JumioConflict,
     JumioRejected,
     JumioUnavailable,
     SessionDeleted,
@@ -17,10 +16,11 @@ from jumio_pipeline.domain.errors import (
     SessionTokenExpired,
 )
 from jumio_pipeline.domain.session_state import SessionStatus
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.finalization import FinalizationService
 from tests.support.fakes import (
     jumio_auth_error,
-    jumio_conflict,
+    jumio_refusal,
     jumio_rejected,
     jumio_unavailable,
 )
@@ -29,7 +29,9 @@ from tests.unit.services.conftest import World, href_base, token_of
 
 @pytest.fixture
 def service(world: World) -> FinalizationService:
-    return FinalizationService(ledger=world.ledger, jumio=world.jumio, clock=world.clock)
+    return FinalizationService(
+        ledger=world.ledger, jumio=world.jumio, status=world.status, clock=world.clock
+    )
 
 
 def test_finalize_closes_the_session_then_calls_jumio_once_on_the_execution_href(world, service):
@@ -49,15 +51,52 @@ def test_finalize_closes_the_session_then_calls_jumio_once_on_the_execution_href
     assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZING
 
 
-def test_a_retry_after_a_lost_answer_counts_already_finalized_as_success(world, service):
+def test_a_retry_after_a_lost_answer_asks_jumio_first_and_sends_nothing_again(world, service):
     world.register()
     service.finalize(world.ids.workflow)  # Jumio finalized; the answer was lost
-    world.jumio.fail("finalize", jumio_conflict("ALREADY_FINALIZED", operation="finalize"))
+    world.status.statuses[world.ids.workflow] = WorkflowStatus.ACQUIRED
 
     retry = service.finalize(world.ids.workflow)
 
     assert retry.already_finalized is True
-    assert [c.operation for c in world.jumio.calls] == ["finalize", "finalize"]
+    assert [c.operation for c in world.jumio.calls] == ["finalize"]
+    assert [c.operation for c in world.status.calls] == ["status"]
+
+
+@pytest.mark.parametrize("status", [WorkflowStatus.ACQUIRED, WorkflowStatus.PROCESSED])
+@pytest.mark.parametrize(
+    "uncertain",
+    [jumio_unavailable(operation="finalize"), jumio_refusal(409, operation="finalize")],
+    ids=["lost-answer", "undocumented-refusal"],
+)
+def test_an_uncertain_finalize_that_jumio_took_is_a_success(world, service, status, uncertain):
+    world.register()
+    world.jumio.fail("finalize", uncertain)
+    world.status.statuses[world.ids.workflow] = status
+
+    result = service.finalize(world.ids.workflow)
+
+    assert result.already_finalized is True
+
+
+@pytest.mark.parametrize("status", [WorkflowStatus.SESSION_EXPIRED, WorkflowStatus.TOKEN_EXPIRED])
+def test_an_uncertain_finalize_of_an_expired_execution_ends_it_expired(world, service, status):
+    world.register()
+    world.jumio.fail("finalize", jumio_unavailable(operation="finalize"))
+    world.status.statuses[world.ids.workflow] = status
+
+    with pytest.raises(SessionTokenExpired):
+        service.finalize(world.ids.workflow)
+
+
+def test_a_finalize_that_timed_out_is_reconciled_by_the_status_only(world, service):
+    world.register()
+    world.ledger.mark_finalizing(world.ids.workflow)  # the timed-out attempt got this far
+
+    assert service.reconcile(world.ids.workflow) is False  # INITIATED: finalize again
+    world.status.statuses[world.ids.workflow] = WorkflowStatus.PROCESSED
+    assert service.reconcile(world.ids.workflow) is True
+    assert world.jumio.calls == []
 
 
 def test_a_session_the_ledger_says_is_finalized_is_not_sent_again(world, service):
@@ -114,13 +153,13 @@ def test_an_unknown_session_is_not_registered(service, world):
 @pytest.mark.parametrize(
     ("jumio_error", "raised"),
     [
-        (jumio_conflict("WORKFLOW_NOT_ACTIVE", operation="finalize"), JumioConflict),
+        (jumio_refusal(409, operation="finalize"), JumioRejected),
         (jumio_rejected(400, operation="finalize"), JumioRejected),
         (jumio_auth_error(401, operation="finalize"), JumioAuthError),
         (jumio_unavailable(operation="finalize"), JumioUnavailable),
     ],
 )
-def test_a_refusal_leaves_under_its_own_name_and_is_never_taken_for_success(
+def test_a_refusal_while_jumio_says_initiated_leaves_under_its_own_name(
     world, service, jumio_error, raised
 ):
     world.register()
@@ -142,7 +181,11 @@ def test_without_an_execution_href_the_href_is_built_from_the_ids(world):
         return f"https://built.example/{workflow_execution_id}"
 
     service = FinalizationService(
-        ledger=world.ledger, jumio=world.jumio, build_href=build_href, clock=world.clock
+        ledger=world.ledger,
+        jumio=world.jumio,
+        status=world.status,
+        build_href=build_href,
+        clock=world.clock,
     )
 
     service.finalize(world.ids.workflow)

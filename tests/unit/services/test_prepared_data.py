@@ -20,13 +20,14 @@ from jumio_pipeline.domain.errors import (
 )
 from jumio_pipeline.domain.prepared_data import keyed_fingerprint, validate_prepared_data
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.prepared_data import OutcomeStatus, PreparedDataService
 from tests.support.fakes import (
     FakeCredentialsApi,
     InMemoryRunOnce,
     jumio_auth_error,
-    jumio_conflict,
     jumio_not_found,
+    jumio_refusal,
     jumio_rejected,
     jumio_throttled,
     jumio_unavailable,
@@ -54,6 +55,7 @@ def make_service(world: World, once: InMemoryRunOnce, jumio: Any = None) -> Prep
         signal_completion=world.signal,
         once=once,
         fingerprint_key=world.secret_key,
+        refusals=world.refusals,
         clock=world.clock,
     )
 
@@ -415,9 +417,9 @@ def test_data_after_the_token_expired_is_parked_without_calling_jumio(world, ser
     [
         (jumio_auth_error(401), "TOKEN_EXPIRED"),
         (jumio_auth_error(403), "TOKEN_EXPIRED"),
-        (jumio_conflict("WORKFLOW_NOT_ACTIVE"), "SESSION_FINALIZED"),
-        (jumio_conflict("ALREADY_FINALIZED"), "SESSION_FINALIZED"),
-        (jumio_conflict("something else"), "JUMIO_REJECTED"),
+        # Jumio documents no error codes: whatever a refusal's detail says, it is not read.
+        (jumio_refusal(409, detail="WORKFLOW_NOT_ACTIVE"), "JUMIO_REJECTED"),
+        (jumio_refusal(400, detail="ALREADY_FINALIZED"), "JUMIO_REJECTED"),
         (jumio_not_found(), "JUMIO_NOT_FOUND"),
         (jumio_rejected(400, detail="firstName 'Zebulon-Qx7' is too long"), "JUMIO_REJECTED"),
     ],
@@ -438,6 +440,46 @@ def test_a_jumio_refusal_is_parked_with_its_reason_and_leaves_no_run_once_record
     # No record is left behind: a redrive after the cause is fixed uploads.
     assert world.idempotency.ids() == set()
     assert service.process(message(world), "m-1").status is OutcomeStatus.UPLOADED
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (WorkflowStatus.ACQUIRED, "SESSION_FINALIZED"),
+        (WorkflowStatus.PROCESSED, "SESSION_FINALIZED"),
+        (WorkflowStatus.TOKEN_EXPIRED, "TOKEN_EXPIRED"),
+        (WorkflowStatus.SESSION_EXPIRED, "SESSION_EXPIRED"),
+    ],
+)
+@pytest.mark.parametrize(
+    "error", [jumio_auth_error(403), jumio_refusal(409), jumio_not_found(), jumio_rejected(400)]
+)
+def test_a_refusal_is_named_by_the_workflow_status_when_it_shows_the_execution_ended(
+    world, service, error, status, reason
+):
+    """Jumio may answer an ended execution with any of these statuses: its status says why."""
+    world.register()
+    world.status.statuses[world.ids.workflow] = status
+    world.jumio.fail("upload_prepared_data", error)
+
+    outcome = service.process(message(world), "m-1")
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.PARKED, reason)
+    assert data_part(world).reason == reason
+    assert str(status) in outcome.detail
+    [parked] = world.dead_letters.parked
+    assert parked.reason == reason
+
+
+def test_a_refusal_keeps_its_http_name_when_the_status_cannot_be_read(world, service):
+    world.register()
+    world.status.fail("status", jumio_unavailable())
+    world.jumio.fail("upload_prepared_data", jumio_refusal(409))
+
+    outcome = service.process(message(world), "m-1")
+
+    assert (outcome.status, outcome.reason) == (OutcomeStatus.PARKED, "JUMIO_REJECTED")
+    assert [call.operation for call in world.status.calls] == ["status"]
 
 
 @pytest.mark.parametrize("error", [jumio_unavailable(), jumio_throttled(retry_after=20)])

@@ -302,6 +302,35 @@ class Ledger:
             }
         )
 
+    # --- documents ----------------------------------------------------------------------
+
+    def take_document_lease(
+        self, workflow_execution_id: str, credential_id: str, *, now: float, seconds: int
+    ) -> int | None:
+        """Hold the right to change this document at Jumio until ``now + seconds``; the end of
+        the lease (to release it with), or None while another holder's lease runs."""
+        until = int(now) + seconds
+        taken = self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET #lease = :until",
+            ConditionExpression="attribute_not_exists(#lease) OR #lease < :now",
+            ExpressionAttributeNames={"#lease": _lease_attribute(credential_id)},
+            ExpressionAttributeValues={":until": until, ":now": int(now)},
+        )
+        return until if taken else None
+
+    def release_document_lease(
+        self, workflow_execution_id: str, credential_id: str, until: int
+    ) -> None:
+        """Give the lease back, if it is still the one taken (it may have run out)."""
+        self._update_if(
+            workflow_execution_id,
+            UpdateExpression="REMOVE #lease",
+            ConditionExpression="#lease = :until",
+            ExpressionAttributeNames={"#lease": _lease_attribute(credential_id)},
+            ExpressionAttributeValues={":until": until},
+        )
+
     # --- completion signal ------------------------------------------------------------
 
     def store_task_token(self, workflow_execution_id: str, task_token: str) -> bool:
@@ -542,6 +571,10 @@ class Ledger:
 # --- items <-> domain ------------------------------------------------------------------------
 
 
+def _lease_attribute(credential_id: str) -> str:
+    return f"documentLease#{credential_id}"
+
+
 def _session_key(workflow_execution_id: str) -> dict[str, str]:
     return {"pk": workflow_execution_id, "sk": SESSION_SK}
 
@@ -610,6 +643,7 @@ def _part_record(item: dict[str, Any]) -> PartRecord:
     return PartRecord(
         part=_part_id(item["sk"]),
         status=PartStatus(item["status"]),
+        bucket=item.get("bucket"),
         key=item.get("key"),
         version_id=item.get("versionId"),
         etag=item.get("eTag"),
@@ -617,4 +651,13 @@ def _part_record(item: dict[str, Any]) -> PartRecord:
         fingerprint=item.get("fingerprint"),
         idempotency_key=item.get("idempotencyKey"),
         reason=item.get("reason"),
+        size_bytes=_int(item.get("bytes")),
+        format=item.get("format"),
+        width=_int(item.get("width")),
+        height=_int(item.get("height")),
     )
+
+
+def _int(value: Any) -> int | None:
+    """DynamoDB numbers come back as Decimal."""
+    return None if value is None else int(value)

@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 
 from jumio_pipeline.adapters.jumio import JumioHttp, TenantClient
-from jumio_pipeline.domain.errors import ErasureRefused, FingerprintKeyUnavailable
+from jumio_pipeline.domain.errors import FingerprintKeyUnavailable, TenantCredentialsInvalid
 
 SECRET_MAX_AGE_SECONDS = 300
 MIN_KEY_LENGTH = 32  # characters (bytes of ASCII): HMAC-SHA256 wants at least 32 bytes of key
@@ -76,12 +76,10 @@ class TenantClientProvider:
     def __call__(self) -> TenantClient:
         secret = self._read_secret()
         if not isinstance(secret, dict):
-            raise ErasureRefused("TENANT_CREDENTIALS_INVALID", "the secret is not a JSON object")
+            raise TenantCredentialsInvalid("the tenant secret is not a JSON object")
         for name in ("clientId", "clientSecret"):
             if not isinstance(secret.get(name), str) or not secret[name]:
-                raise ErasureRefused(
-                    "TENANT_CREDENTIALS_INVALID", f"the secret has no {name} string"
-                )
+                raise TenantCredentialsInvalid(f"the tenant secret has no {name} string")
         fingerprint = (secret["clientId"], secret["clientSecret"])
         if self._client is None or fingerprint != self._fingerprint:
             self._client = TenantClient(self._http, secret["clientId"], secret["clientSecret"])

@@ -61,6 +61,7 @@ class PartRecord:
 
     part: PartId
     status: PartStatus
+    bucket: str | None = None
     key: str | None = None
     version_id: str | None = None
     etag: str | None = None
@@ -68,6 +69,25 @@ class PartRecord:
     fingerprint: str | None = None
     idempotency_key: str | None = None
     reason: str | None = None
+    size_bytes: int | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def evidence(self, operation: str) -> PartEvidence:
+        """The same object version and facts, recorded again (a page sent once more)."""
+        return PartEvidence(
+            bucket=self.bucket,
+            key=self.key,
+            version_id=self.version_id,
+            etag=self.etag,
+            sequencer=self.sequencer,
+            size_bytes=self.size_bytes,
+            format=self.format,
+            width=self.width,
+            height=self.height,
+            operation=operation,
+        )
 
     @property
     def landed(self) -> bool:

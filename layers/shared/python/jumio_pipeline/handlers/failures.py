@@ -37,6 +37,8 @@ from jumio_pipeline.domain.errors import (
     JumioPermanentError,
     JumioThrottled,
     JumioTransientError,
+    PartBusy,
+    TenantCredentialsInvalid,
 )
 from jumio_pipeline.handlers.observability import Observability
 from jumio_pipeline.services.ports import DeadLetters
@@ -71,11 +73,11 @@ def classify(exc: BaseException) -> Failure:
     error_type = type(exc).__name__
     if isinstance(exc, InvalidMessage):
         return Failure(Kind.PERMANENT, exc.reason, error_type, field=exc.field)
-    if isinstance(exc, (ErasureRefused, CaptureRejected)):
+    if isinstance(exc, (ErasureRefused, CaptureRejected, TenantCredentialsInvalid)):
         return Failure(Kind.PERMANENT, exc.reason, error_type)
     if isinstance(exc, JumioPermanentError):
         return Failure(Kind.PERMANENT, _code(error_type), error_type)
-    if isinstance(exc, IdempotencyAlreadyInProgressError):
+    if isinstance(exc, (IdempotencyAlreadyInProgressError, PartBusy)):
         return Failure(
             Kind.TRANSIENT, "IN_PROGRESS", error_type, retry_in=IN_PROGRESS_RETRY_SECONDS
         )

@@ -75,6 +75,8 @@ class AddPartSettings(SessionWaitSettings):
 
     retention_days: int = Field(default=30, alias="RETENTION_DAYS", ge=1)
     audit_table: str = Field(alias="AUDIT_TABLE", min_length=1)
+    # To read Jumio's details when an uncertain document change must be settled.
+    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
 
 
 class RegisterSessionSettings(QueueConsumerSettings):
@@ -84,9 +86,17 @@ class RegisterSessionSettings(QueueConsumerSettings):
 
 
 class PreparedDataSettings(SessionWaitSettings):
-    """upload_prepared_data: the fingerprint key's secret."""
+    """upload_prepared_data: the fingerprint key's secret, and the tenant's credentials to
+    read the workflow status that names a final refusal."""
 
     hash_key_arn: str = Field(alias="PREPARED_DATA_HASH_KEY_ARN", min_length=1)
+    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
+
+
+class FinalizeSettings(FunctionSettings):
+    """finalize: the tenant's credentials, to read the workflow status after uncertainty."""
+
+    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
 
 
 class DeletionSettings(QueueConsumerSettings):

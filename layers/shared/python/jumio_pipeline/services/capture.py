@@ -29,7 +29,7 @@ from jumio_pipeline.domain.errors import (
     CaptureRejected,
     InvalidMessage,
     JumioAuthError,
-    JumioConflict,
+    JumioError,
     JumioNotFound,
     JumioRejected,
     SessionDeleted,
@@ -43,7 +43,9 @@ from jumio_pipeline.domain.session_state import (
     SessionRecord,
     SessionStatus,
 )
+from jumio_pipeline.services.document_pages import DocumentPages, PageUpload
 from jumio_pipeline.services.ports import CaptureObjects, Clock, Metrics, PartLedger, PartUploads
+from jumio_pipeline.services.refusals import RefusalExplainer
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,6 @@ _CLOSED_REASONS = {
     SessionStatus.EXPIRED: "TOKEN_EXPIRED",
     SessionStatus.DELETED: "SESSION_DELETED",
 }
-_CONFLICT_FINALIZED = ("ALREADY_FINALIZED", "WORKFLOW_NOT_ACTIVE")
 
 
 # --- outcome --------------------------------------------------------------------------------
@@ -135,11 +136,15 @@ class CaptureService:
         ledger: PartLedger,
         objects: CaptureObjects,
         jumio: PartUploads,
+        documents: DocumentPages,
+        refusals: RefusalExplainer,
         signal_completion: Callable[[str], bool],
         metrics: Metrics,
         unmatched_retention_days: int = 30,
         clock: Clock = time.time,
     ) -> None:
+        self._documents = documents
+        self._refusals = refusals
         self._ledger = ledger
         self._objects = objects
         self._jumio = jumio
@@ -186,7 +191,7 @@ class CaptureService:
             )
         except CaptureRejected as exc:
             raise _Rejection(exc.reason, exc.message) from None
-        operation = self._upload(key, href, token, content, info, is_update=is_update)
+        operation = self._upload(context, href, token, content, info, is_update=is_update)
         del content
         landed = self._ledger.record_part_uploaded(
             key.workflow_execution_id, key.part, context.evidence(operation), now=self._clock()
@@ -256,7 +261,7 @@ class CaptureService:
 
     def _upload(
         self,
-        key: CaptureKey,
+        context: _Context,
         href: str,
         token: str,
         content: bytes,
@@ -265,36 +270,48 @@ class CaptureService:
         is_update: bool,
     ) -> str:
         """Call Jumio; permanent refusals become rejections, transient errors propagate."""
+        key, record = context.key, context.record
+        assert key is not None
+        assert record is not None
         filename = key.key.rsplit("/", 1)[-1]
         try:
             if key.page is not None:
-                self._jumio.upload_document(href, token, [(content, info.content_type, filename)])
-                return "document"
+                page = PageUpload(content, info.content_type, filename)
+                previous = context.previous_part
+                return self._documents.deliver(
+                    record.session,
+                    key,
+                    href,
+                    token,
+                    page,
+                    retake=previous is not None and previous.landed,
+                )
             if is_update:
                 self._jumio.update_part(href, token, content, info.content_type, filename)
                 return "update"
             self._jumio.add_part(href, token, content, info.content_type, filename)
             return "add"
-        except JumioAuthError as exc:
-            if exc.status == 401:
-                raise _Rejection("TOKEN_EXPIRED", "Jumio refused the token (HTTP 401)") from None
-            raise _Rejection(
-                "JUMIO_FORBIDDEN", f"Jumio refused access (HTTP {exc.status})"
-            ) from None
-        except JumioConflict as exc:
-            if exc.detail.startswith(_CONFLICT_FINALIZED):
-                raise _Rejection(
-                    "SESSION_FINALIZED", "Jumio says the workflow execution is no longer active"
-                ) from None
-            raise _Rejection("JUMIO_REJECTED", f"Jumio refused the part: {exc.title}") from None
-        except JumioNotFound:
-            raise _Rejection(
+        except (JumioAuthError, JumioNotFound, JumioRejected) as exc:
+            raise self._rejection_for(record, exc) from None
+
+    def _rejection_for(self, record: SessionRecord, refused: JumioError) -> _Rejection:
+        """Name a final refusal: by Jumio's workflow status if it shows the execution ended,
+        else by the HTTP status (Jumio documents no error codes; none is read)."""
+        ended = self._refusals.ended(record.session, refused.status)
+        if ended is not None:
+            return _Rejection(ended.reason, ended.message)
+        if isinstance(refused, JumioAuthError):
+            if refused.status == 401:
+                return _Rejection("TOKEN_EXPIRED", "Jumio refused the token (HTTP 401)")
+            return _Rejection("JUMIO_FORBIDDEN", f"Jumio refused access (HTTP {refused.status})")
+        if isinstance(refused, JumioNotFound):
+            return _Rejection(
                 "JUMIO_NOT_FOUND", "Jumio does not know this account, workflow or credential"
-            ) from None
-        except JumioRejected as exc:
-            raise _Rejection(
-                "JUMIO_REJECTED", f"Jumio refused the part (HTTP {exc.status}): {exc.title}"
-            ) from None
+            )
+        title = refused.title if isinstance(refused, JumioRejected) else ""
+        return _Rejection(
+            "JUMIO_REJECTED", f"Jumio refused the part (HTTP {refused.status}): {title}"
+        )
 
     # --- rejection ------------------------------------------------------------------------
 

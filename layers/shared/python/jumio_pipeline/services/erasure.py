@@ -5,7 +5,8 @@ harmless to repeat.
 
 1. close the session (status DELETED; tokens still there) so that no new part lands and the
    state machine's outcome cannot overwrite it; stop its running execution;
-2. delete at Jumio, with the token or href the ledger still holds (404 = already gone);
+2. delete at Jumio, with the token or href the ledger still holds (404 = already gone; a
+   part deletion refused in a way Jumio does not explain is settled by the workflow details);
 3. remove the idempotency records of every listed S3 version (their ids are derived from the
    versions, so this happens before the versions go);
 4. delete every object version and delete marker under the scope's prefix;
@@ -40,7 +41,12 @@ from jumio_pipeline.domain.erasure_request import (
     session_erasure,
     tenant_jumio_call,
 )
-from jumio_pipeline.domain.errors import ErasureRefused, InvalidMessage
+from jumio_pipeline.domain.errors import (
+    ErasureRefused,
+    InvalidMessage,
+    JumioError,
+    JumioTransientError,
+)
 from jumio_pipeline.domain.session_state import PartRecord, SessionRecord, SessionStatus
 from jumio_pipeline.services.ports import (
     AuditLog,
@@ -52,9 +58,11 @@ from jumio_pipeline.services.ports import (
     IdempotencyRecordsStore,
     PartDeletions,
     TenantDeletions,
+    WorkflowStatusReader,
 )
 
 CONFIRMED = "CONFIRMED"
+DOCUMENT_CLASSIFIER = "DOCUMENT"
 LATE_CAPTURE_SCOPE = "CAPTURE"
 LATE_CAPTURE_REQUESTER = "pipeline:late-capture"
 SKIPPED_ALREADY_ERASED = "SKIPPED_ALREADY_ERASED"
@@ -83,9 +91,11 @@ class Eraser:
         parts_at_jumio: PartDeletions,
         tenant: Callable[[], TenantDeletions],
         dead_letters: DeadLetterSweep,
+        status: WorkflowStatusReader,
         clock: Clock = time.time,
     ) -> None:
         self._dead_letters = dead_letters
+        self._status = status
         self._ledger = ledger
         self._objects = objects
         self._bucket = bucket
@@ -202,10 +212,23 @@ class Eraser:
         call = part_jumio_call(request, record.session.account_id, dict(credential.parts))
         if not credential.token:
             raise ErasureRefused("NO_API_TOKEN", "the credential has no API token to delete with")
-        if call.operation is JumioOperation.DELETE_ALL_PAGES:
-            self._parts_at_jumio.delete_all_pages(call.href or "", credential.token)
-        else:
-            self._parts_at_jumio.delete_part(call.href or "", credential.token)
+        pages = call.operation is JumioOperation.DELETE_ALL_PAGES
+        try:
+            if pages:
+                self._parts_at_jumio.delete_all_pages(call.href or "", credential.token)
+            else:
+                self._parts_at_jumio.delete_part(call.href or "", credential.token)
+        except JumioTransientError:
+            raise
+        except JumioError:
+            # Refused in a way Jumio does not explain (a repeat after a lost answer may meet
+            # 400, 403 or 409 as well as 404): the details say whether the part is gone.
+            classifier = DOCUMENT_CLASSIFIER if pages else request.classifier or ""
+            held = self._status.present_parts(
+                record.session.account_id, record.session.workflow_execution_id
+            )
+            if classifier in held.get(credential.id, frozenset()):
+                raise
         return _confirmed(call)
 
     def _delete_workflow_at_jumio(

@@ -29,11 +29,12 @@ from jumio_pipeline.domain.errors import (
     InvalidMessage,
     JumioError,
     JumioPermanentError,
+    TenantCredentialsInvalid,
 )
 from jumio_pipeline.services.erasure import Eraser
 from jumio_pipeline.services.ports import AuditLog, Clock, DeadLetters, RequestQueue, RunOnceGuard
 
-PERMANENT = (InvalidMessage, ErasureRefused, JumioPermanentError)
+PERMANENT = (InvalidMessage, ErasureRefused, JumioPermanentError, TenantCredentialsInvalid)
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,7 @@ class ErasureRequests:
         started_at: float,
     ) -> RequestOutcome:
         """A request that can never be carried out: audited FAILED, parked with its reason."""
-        reason = (
-            exc.reason if isinstance(exc, (InvalidMessage, ErasureRefused)) else type(exc).__name__
-        )
+        reason = getattr(exc, "reason", None) or type(exc).__name__
         detail = str(exc)
         self._audit.record(
             report,

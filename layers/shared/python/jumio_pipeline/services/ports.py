@@ -22,6 +22,7 @@ from jumio_pipeline.domain.session_state import (
     SessionRecord,
     SessionStatus,
 )
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 Clock = Callable[[], float]
 
@@ -93,6 +94,31 @@ class PartLedger(SessionReader, Protocol):
         evidence: PartEvidence,
         expires_at: int,
         now: float | None = None,
+    ) -> None: ...
+
+
+class DocumentLedger(Protocol):
+    """What rebuilding a document reads and writes: its pages and the lease on it."""
+
+    def parts(self, workflow_execution_id: str, of: PartId | None = None) -> list[PartRecord]: ...
+
+    def record_part_uploaded(
+        self,
+        workflow_execution_id: str,
+        part: PartId,
+        evidence: PartEvidence,
+        *,
+        now: float | None = None,
+    ) -> PartLanded: ...
+
+    def delete_part(self, workflow_execution_id: str, part: PartId) -> None: ...
+
+    def take_document_lease(
+        self, workflow_execution_id: str, credential_id: str, *, now: float, seconds: int
+    ) -> int | None: ...
+
+    def release_document_lease(
+        self, workflow_execution_id: str, credential_id: str, until: int
     ) -> None: ...
 
 
@@ -295,6 +321,16 @@ class PartUploads(Protocol):
     ) -> dict[str, Any]: ...
 
 
+class DocumentUploads(Protocol):
+    """Document pages at Jumio (``CredentialsClient``): add pages, delete them all."""
+
+    def upload_document(
+        self, href: str, token: str, pages: list[tuple[bytes, str, str]]
+    ) -> dict[str, Any]: ...
+
+    def delete_all_pages(self, href: str, token: str) -> None: ...
+
+
 class PreparedDataUploads(Protocol):
     """The PREPARED_DATA upload (``CredentialsClient``)."""
 
@@ -323,3 +359,15 @@ class TenantDeletions(Protocol):
     def delete_workflow_execution(self, account_id: str, wf_id: str) -> None: ...
 
     def delete_account(self, account_id: str) -> None: ...
+
+
+class WorkflowStatusReader(Protocol):
+    """Jumio's retrieval API with the tenant token: what an execution's state is now."""
+
+    def workflow_status(self, account_id: str, workflow_execution_id: str) -> WorkflowStatus: ...
+
+    def present_parts(
+        self, account_id: str, workflow_execution_id: str
+    ) -> dict[str, frozenset[str]]:
+        """Credential id → the classifiers Jumio holds for it now."""
+        ...

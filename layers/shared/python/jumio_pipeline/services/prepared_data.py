@@ -45,7 +45,7 @@ from typing import Any
 from jumio_pipeline.domain.errors import (
     InvalidMessage,
     JumioAuthError,
-    JumioConflict,
+    JumioError,
     JumioNotFound,
     JumioRejected,
     SessionDeleted,
@@ -73,6 +73,7 @@ from jumio_pipeline.services.ports import (
     RunOnceGuard,
     SecretKey,
 )
+from jumio_pipeline.services.refusals import RefusalExplainer
 
 CLASSIFIER = "PREPARED_DATA"
 DATA_CATEGORY = "DATA"
@@ -94,7 +95,6 @@ _ENDED = {
     SessionStatus.FAILED: (SESSION_FAILED, "the session failed"),
     SessionStatus.DELETED: (SESSION_DELETED, "the session was deleted"),
 }
-_JUMIO_INACTIVE = ("WORKFLOW_NOT_ACTIVE", "ALREADY_FINALIZED")
 
 
 class OutcomeStatus(StrEnum):
@@ -172,6 +172,7 @@ class PreparedDataService:
         signal_completion: Callable[[str], bool],
         once: RunOnceGuard,
         fingerprint_key: SecretKey,
+        refusals: RefusalExplainer,
         clock: Clock = time.time,
     ) -> None:
         self._ledger = ledger
@@ -181,6 +182,7 @@ class PreparedDataService:
         self._clock = clock
         self._fingerprint_key = fingerprint_key
         self._once = once
+        self._refusals = refusals
         self._upload_once = once.guard(self._upload_and_record)
 
     # --- the one entry point --------------------------------------------------------------
@@ -276,35 +278,35 @@ class PreparedDataService:
         except SessionDeleted:
             # Erased while the data was in flight: nothing of it may be kept, not even a DLQ copy.
             return replace(outcome, status=OutcomeStatus.DISCARDED, reason=SESSION_DELETED)
-        except JumioAuthError as exc:
-            raise _Parked(
-                TOKEN_EXPIRED,
-                f"Jumio refused the token (HTTP {exc.status}): expired or not valid for this execution",
-            ) from None
-        except JumioConflict as exc:
-            if exc.detail.startswith(_JUMIO_INACTIVE):
-                raise _Parked(
-                    SESSION_FINALIZED, "Jumio: the workflow execution is no longer active"
-                ) from None
-            raise _Parked(
-                JUMIO_REJECTED, f"Jumio refused the data (HTTP {exc.status} {exc.title})"
-            ) from None
-        except JumioNotFound as exc:
-            raise _Parked(
-                JUMIO_NOT_FOUND,
-                f"Jumio does not know the execution or credential (HTTP {exc.status})",
-            ) from None
-        except JumioRejected as exc:
-            # Jumio's own ``detail`` may quote the data: only the status and title are kept.
-            raise _Parked(
-                JUMIO_REJECTED, f"Jumio refused the data (HTTP {exc.status} {exc.title})"
-            ) from None
+        except (JumioAuthError, JumioNotFound, JumioRejected) as exc:
+            raise self._refusal(record, exc) from None
         # Also after a duplicate: a signal that failed before is sent now (the claim is once).
         signalled = self._signal_completion(wf_id)
         status = OutcomeStatus.UPLOADED if attempt.ran else OutcomeStatus.DUPLICATE
         return replace(
             outcome, status=status, recorded_in_ledger=attempt.ran, completion_signalled=signalled
         )
+
+    def _refusal(self, record: SessionRecord, refused: JumioError) -> _Parked:
+        """Name a final refusal: by Jumio's workflow status if it shows the execution ended,
+        else by the HTTP status (Jumio documents no error codes; none is read)."""
+        ended = self._refusals.ended(record.session, refused.status)
+        if ended is not None:
+            return _Parked(ended.reason, ended.message)
+        if isinstance(refused, JumioAuthError):
+            return _Parked(
+                TOKEN_EXPIRED,
+                f"Jumio refused the token (HTTP {refused.status}): expired or not valid for this "
+                "execution",
+            )
+        if isinstance(refused, JumioNotFound):
+            return _Parked(
+                JUMIO_NOT_FOUND,
+                f"Jumio does not know the execution or credential (HTTP {refused.status})",
+            )
+        # Jumio's own ``detail`` may quote the data: only the status and title are kept.
+        title = refused.title if isinstance(refused, JumioRejected) else ""
+        return _Parked(JUMIO_REJECTED, f"Jumio refused the data (HTTP {refused.status} {title})")
 
     def _upload_and_record(
         self,
