@@ -83,10 +83,27 @@ def stack(aws, simulator):
     """template.yaml provisioned in moto, its functions pointed at the simulator."""
     from local_cloud.provisioner import provision
 
-    return provision(
+    provisioned = provision(
         TEMPLATE,
         parameters={"JumioBaseUrl": simulator.base_url, "LogLevel": "DEBUG"},
         env=FAST_RETRIES,
+    )
+    store_tenant_credentials(provisioned, simulator)
+    return provisioned
+
+
+def store_tenant_credentials(stack, simulator) -> None:
+    """The simulator's client credentials in the stack's tenant secret, as an operator puts
+    the real ones there after the first deploy (retrieval and deletion read them)."""
+    import json
+
+    import boto3
+
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.physical("JumioTenantCredentials"),
+        SecretString=json.dumps(
+            {"clientId": simulator.client_id, "clientSecret": simulator.client_secret}
+        ),
     )
 
 

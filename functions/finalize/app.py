@@ -1,9 +1,11 @@
-"""finalize: the Finalize step of the session state machine; PUT on the workflow execution.
+"""finalize: the Finalize and ReconcileFinalize steps of the session state machine.
 
-The Jumio client is built with JUMIO_MAX_ATTEMPTS=1 for this function (template.yaml): the
-state machine's Retry owns the retries of finalize, so each attempt and its error name are
-visible in the execution history. Errors leave under their class names, which the Retry and
-Catch of statemachine/session.asl.json match.
+Finalize sends the PUT on the workflow execution; the Jumio client is built with
+JUMIO_MAX_ATTEMPTS=1 for this function (template.yaml), so the state machine's Retry owns the
+retries and each attempt shows in the execution history. When an answer is uncertain the
+service reads Jumio's workflow status with the tenant's token (services/finalization.py).
+ReconcileFinalize (``{"reconcile": true}``) runs after Finalize timed out: it only reads the
+status. Errors leave under their class names, which statemachine/session.asl.json matches.
 """
 
 from __future__ import annotations
@@ -11,21 +13,27 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
 from jumio_pipeline.adapters.jumio.urls import workflow_execution_href
 from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.adapters.secrets import TenantClientProvider, cached_secret
 from jumio_pipeline.domain.task_input import workflow_execution_id_of
 from jumio_pipeline.handlers.observability import observability
-from jumio_pipeline.handlers.settings import FunctionSettings
+from jumio_pipeline.handlers.settings import FinalizeSettings
 from jumio_pipeline.services.finalization import FinalizationService
 
-settings = FunctionSettings.from_env()
+settings = FinalizeSettings.from_env()
 observed = observability(settings)
 logger, metrics = observed.logger, observed.metrics
 
 jumio_settings = JumioSettings.from_env()
+http = JumioHttp(jumio_settings)
 finalization = FinalizationService(
     ledger=Ledger(settings.ledger_table),
-    jumio=CredentialsClient(JumioHttp(jumio_settings)),
+    jumio=CredentialsClient(http),
+    status=JumioRetrieval(
+        TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
+    ),
     # Only for an account response without api.workflowExecution.
     build_href=lambda account_id, wf_id: workflow_execution_href(jumio_settings, account_id, wf_id),
 )
@@ -33,8 +41,14 @@ finalization = FinalizationService(
 
 @observed.entrypoint(correlation_id_path="workflowExecutionId")
 def handler(event: dict, context: LambdaContext) -> dict:
-    """Finalize once; returns {workflowExecutionId, finalizedAt} (no token)."""
-    result = finalization.finalize(workflow_execution_id_of(event))
+    """Finalize once, or (``reconcile``) tell whether Jumio has it; ids only, never a token."""
+    workflow_execution_id = workflow_execution_id_of(event)
+    if event.get("reconcile") is True:
+        finalized = finalization.reconcile(workflow_execution_id)
+        metrics.count("FinalizeReconciled", finalized=str(finalized).lower())
+        logger.info("finalize reconciled by Jumio's status", extra={"finalized": finalized})
+        return {"workflowExecutionId": workflow_execution_id, "finalized": finalized}
+    result = finalization.finalize(workflow_execution_id)
     metrics.count("FinalizeFoundAlreadyDone" if result.already_finalized else "SessionFinalized")
     logger.info("session finalized", extra={"alreadyFinalized": result.already_finalized})
     return result.to_output()

@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -359,6 +360,12 @@ def _log_to_current_stdout(service: str | None) -> None:
                 handler.release()
 
 
+def _timed_out(spec: FunctionSpec, request_id: str) -> dict[str, str]:
+    """Lambda's answer for an invocation that ran past the function's timeout."""
+    message = f"RequestId: {request_id} Task timed out after {spec.timeout:.2f} seconds"
+    return {"errorType": "Sandbox.Timedout", "errorMessage": message}
+
+
 class _InProcessRunner:
     """Runs handlers in this process: one module import per function, like a warm container."""
 
@@ -384,6 +391,7 @@ class _InProcessRunner:
     ) -> tuple[str, bool, str]:
         """Call the handler with `lambda_env` in os.environ; moto's (payload, errored, logs)."""
         request_id = str(uuid.uuid4())
+        started: float | None = None
         with self._gate.applied(lambda_env):
             try:
                 handler = self._handler(spec)
@@ -391,7 +399,13 @@ class _InProcessRunner:
                 context = LambdaContext(
                     spec.name, spec.arn, spec.memory_size, spec.timeout, request_id
                 )
+                started = time.monotonic()
                 result = handler(event, context)
+                if time.monotonic() - started > spec.timeout:
+                    # A thread cannot be killed; the caller sees what Lambda would have told it.
+                    return json.dumps(_timed_out(spec, request_id)), True, ""
                 return json.dumps(result), False, ""
             except Exception as exc:
+                if started is not None and time.monotonic() - started > spec.timeout:
+                    return json.dumps(_timed_out(spec, request_id)), True, ""
                 return json.dumps(error_payload(exc, request_id)), True, ""

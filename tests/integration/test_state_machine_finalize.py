@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
-from jumio_pipeline.domain.errors import JumioAuthError, SessionTokenExpired
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings, TenantClient
+from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
+from jumio_pipeline.domain.errors import JumioRejected, SessionTokenExpired
 from jumio_pipeline.domain.session import parse_registration
 from jumio_pipeline.domain.session_state import SessionStatus
 from jumio_pipeline.services.finalization import FinalizationService
@@ -19,14 +20,25 @@ from tests.integration.session_support import (
 
 
 @pytest.fixture
-def jumio(simulator):
+def http(simulator):
     settings = JumioSettings(base_url=simulator.base_url, max_attempts=1)
-    with JumioHttp(settings) as http:
-        yield CredentialsClient(http)
+    with JumioHttp(settings) as client:
+        yield client
 
 
-def finalization(stack, jumio, **options) -> FinalizationService:
-    return FinalizationService(ledger=ledger_of(stack), jumio=jumio, **options)
+@pytest.fixture
+def jumio(http):
+    return CredentialsClient(http)
+
+
+@pytest.fixture
+def status(http, simulator):
+    """Jumio's retrieval API with the simulator's tenant credentials."""
+    return JumioRetrieval(lambda: TenantClient(http, simulator.client_id, simulator.client_secret))
+
+
+def finalization(stack, jumio, status, **options) -> FinalizationService:
+    return FinalizationService(ledger=ledger_of(stack), jumio=jumio, status=status, **options)
 
 
 def _registered(stack, simulator) -> tuple[object, str]:
@@ -37,11 +49,13 @@ def _registered(stack, simulator) -> tuple[object, str]:
     return session, workflow_execution_id(response)
 
 
-def test_an_expired_token_is_refused_before_calling_jumio(stack, simulator, jumio):
+def test_an_expired_token_is_refused_before_calling_jumio(stack, simulator, jumio, status):
     session, wf_id = _registered(stack, simulator)
 
     with pytest.raises(SessionTokenExpired, match=wf_id) as raised:
-        finalization(stack, jumio, clock=lambda: session.token_expires_at + 1).finalize(wf_id)
+        finalization(stack, jumio, status, clock=lambda: session.token_expires_at + 1).finalize(
+            wf_id
+        )
 
     assert session.any_token() not in str(raised.value)
     assert finalize_count(simulator, wf_id) == 0
@@ -49,39 +63,52 @@ def test_an_expired_token_is_refused_before_calling_jumio(stack, simulator, jumi
 
 
 def test_finalize_marks_finalizing_and_a_second_call_counts_as_already_finalized(
-    stack, simulator, jumio
+    stack, simulator, jumio, status
 ):
     _, wf_id = _registered(stack, simulator)
 
-    first = finalization(stack, jumio).finalize(wf_id)
-    second = finalization(stack, jumio).finalize(wf_id)  # Jumio answers 409
+    first = finalization(stack, jumio, status).finalize(wf_id)
+    second = finalization(stack, jumio, status).finalize(wf_id)  # a retry: Jumio is asked
 
     assert (first.already_finalized, second.already_finalized) == (False, True)
     assert set(first.to_output()) == {"workflowExecutionId", "finalizedAt"}
     assert ledger_of(stack).get(wf_id).status is SessionStatus.FINALIZING
     assert finalize_count(simulator, wf_id) == 1
-    statuses = [r["status"] for r in simulator.admin.requests() if r["route"] == "finalize"]
-    assert statuses == [200, 409]
+    routes = [r["route"] for r in simulator.admin.requests()]
+    assert routes.count("finalize") == 1  # the retry read the status instead of sending again
+    assert "status" in routes
 
 
-def test_a_finalized_ledger_answers_without_calling_jumio(stack, simulator, jumio):
+def test_a_finalized_ledger_answers_without_calling_jumio(stack, simulator, jumio, status):
     _, wf_id = _registered(stack, simulator)
     ledger_of(stack).record_outcome(wf_id, SessionStatus.FINALIZED)
 
-    result = finalization(stack, jumio).finalize(wf_id)
+    result = finalization(stack, jumio, status).finalize(wf_id)
 
     assert result.already_finalized
     assert [r for r in simulator.admin.requests() if r["route"] == "finalize"] == []
 
 
-def test_a_refusal_leaves_under_its_routed_name_and_is_not_taken_for_success(
-    stack, simulator, jumio
+def test_a_refusal_jumio_explains_by_an_expired_status_ends_the_session_expired(
+    stack, simulator, jumio, status
 ):
     _, wf_id = _registered(stack, simulator)
-    simulator.admin.advance_clock(3600)  # Jumio no longer accepts the token
+    simulator.admin.advance_clock(3600)  # Jumio no longer accepts the token: TOKEN_EXPIRED
 
-    with pytest.raises(JumioAuthError) as raised:
-        finalization(stack, jumio).finalize(wf_id)
+    with pytest.raises(SessionTokenExpired, match="TOKEN_EXPIRED"):
+        finalization(stack, jumio, status).finalize(wf_id)
 
-    assert raised.value.status == 401
+    assert finalize_count(simulator, wf_id) == 0
+
+
+def test_a_refusal_while_jumio_says_initiated_leaves_under_its_routed_name(
+    stack, simulator, jumio, status
+):
+    _, wf_id = _registered(stack, simulator)
+    simulator.admin.set_faults({"script": {"finalize": ["400"]}})
+
+    with pytest.raises(JumioRejected) as raised:
+        finalization(stack, jumio, status).finalize(wf_id)
+
+    assert raised.value.status == 400
     assert finalize_count(simulator, wf_id) == 0

@@ -102,6 +102,12 @@ def test_states_are_named_for_an_operator_with_distinct_ends(definition):
         "TokenRenewed",
         "WaitAgain",
         "Finalize",
+        "CountFinalizeRound",
+        "TooManyFinalizeRounds",
+        "ReconcileFinalize",
+        "FinalizedAtJumio",
+        "FinalizeAgain",
+        "FinalizeGaveUp",
         "RecordFinalized",
         "RecordExpired",
         "RecordFailed",
@@ -141,9 +147,26 @@ def test_finalize_retries_transient_names_with_jitter_and_catches_permanent_ones
     assert transient["BackoffRate"] > 1
     assert transient["MaxAttempts"] >= 3
     assert catches["SessionTokenExpired"] == "RecordExpired"
-    for permanent in ("JumioRejected", "JumioConflict", "JumioAuthError", "JumioNotFound"):
+    for permanent in ("JumioRejected", "JumioAuthError", "JumioNotFound"):
         assert catches[permanent] == "RecordFailed"
     assert finalize["Catch"][-1]["ErrorEquals"] == ["States.ALL"]  # nothing ends unrecorded
+
+
+def test_a_finalize_that_timed_out_goes_to_reconciliation_bounded_in_rounds(definition):
+    states = definition["States"]
+    catches = {name: c["Next"] for c in states["Finalize"]["Catch"] for name in c["ErrorEquals"]}
+
+    assert catches["States.Timeout"] == catches["Sandbox.Timedout"] == "CountFinalizeRound"
+    assert states["CountFinalizeRound"]["Next"] == "TooManyFinalizeRounds"
+    assert states["TooManyFinalizeRounds"]["Default"] == "ReconcileFinalize"
+    assert states["TooManyFinalizeRounds"]["Choices"][0]["Next"] == "FinalizeGaveUp"
+    reconcile = states["ReconcileFinalize"]
+    assert reconcile["Parameters"]["Payload"]["reconcile"] is True  # reads, sends nothing
+    reconcile_catches = {n: c["Next"] for c in reconcile["Catch"] for n in c["ErrorEquals"]}
+    assert reconcile_catches["SessionTokenExpired"] == "RecordExpired"
+    decided = states["FinalizedAtJumio"]
+    assert decided["Choices"][0]["Next"] == "RecordFinalized"
+    assert (decided["Default"], states["FinalizeAgain"]["Next"]) == ("FinalizeAgain", "Finalize")
 
 
 def test_every_error_name_routed_on_is_a_class_of_the_layer(definition):
@@ -159,7 +182,7 @@ def test_every_error_name_routed_on_is_a_class_of_the_layer(definition):
         for state in definition["States"].values()
         for rule in [*state.get("Retry", []), *state.get("Catch", [])]
         for name in rule["ErrorEquals"]
-        if not name.startswith(("States.", "Lambda."))
+        if not name.startswith(("States.", "Lambda.", "Sandbox."))
     }
     assert named <= known, named - known
 
@@ -176,7 +199,13 @@ def test_task_functions_may_do_only_what_they_call(resources):
 
     kms = {"kms:Decrypt", "kms:GenerateDataKey"}
     assert actions("AwaitPartsFunction") == {"dynamodb:UpdateItem", "states:SendTaskSuccess", *kms}
-    assert actions("FinalizeFunction") == {"dynamodb:GetItem", "dynamodb:UpdateItem", *kms}
+    # The tenant secret: Jumio's workflow status settles an uncertain finalize.
+    assert actions("FinalizeFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        *kms,
+    }
     assert actions("RecordOutcomeFunction") == {"dynamodb:UpdateItem", *kms}
     assert actions("CheckTokenFunction") == {"dynamodb:GetItem", "kms:Decrypt"}
     finalize_env = resources["FinalizeFunction"]["Properties"]["Environment"]["Variables"]

@@ -1,9 +1,12 @@
 """Finalizing a session at Jumio: once, only while its token is valid, and never twice.
 
 The state machine's Finalize step runs :class:`FinalizationService`; Step Functions retries it
-on the transient error names and may run it again after a response was lost. That is why a
-``409 ALREADY_FINALIZED`` from Jumio after such a retry counts as success, and why the ledger
-is moved to FINALIZING first (no part may land after finalize was sent).
+on the transient error names, and may run it again after an answer was lost or the function
+timed out. Jumio documents no error codes, so what an uncertain finalize did is found out the
+documented way, by reading the workflow status (retrieval API): ACQUIRED or PROCESSED means it
+was finalized (a success, counted once), INITIATED means it was not (retry), SESSION_EXPIRED or
+TOKEN_EXPIRED ends the session as expired. A retry of a session already FINALIZING in the
+ledger (an earlier attempt may have reached Jumio) reads the status before sending anything.
 
 Errors raised here are the names the state machine routes on (``SessionTokenExpired`` →
 RecordExpired, the ``Jumio*`` names → Retry or RecordFailed); their messages carry ids only.
@@ -17,17 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jumio_pipeline.domain.errors import (
-    JumioConflict,
+    JumioError,
+    JumioThrottled,
     SessionDeleted,
     SessionNotFinalizable,
     SessionNotRegistered,
     SessionTokenExpired,
 )
 from jumio_pipeline.domain.session import Session
-from jumio_pipeline.domain.session_state import SessionStatus
-from jumio_pipeline.services.ports import Clock, Finalizer, OutcomeLedger
-
-ALREADY_FINALIZED = "ALREADY_FINALIZED"
+from jumio_pipeline.domain.session_state import SessionRecord, SessionStatus
+from jumio_pipeline.services.ports import Clock, Finalizer, OutcomeLedger, WorkflowStatusReader
 
 # (account_id, workflow_execution_id) -> the workflow-execution href built from the region.
 HrefBuilder = Callable[[str, str], str]
@@ -47,7 +49,8 @@ class FinalizeResult:
 
 
 class FinalizationService:
-    """``finalize(workflow_execution_id)``: exactly once across retries.
+    """``finalize(workflow_execution_id)``: exactly once across retries; ``reconcile`` after a
+    timeout tells whether Jumio has it.
 
     ``build_href(account_id, workflow_execution_id)`` is used only when the account response
     carried no ``api.workflowExecution`` href (the contract says: take hrefs verbatim).
@@ -58,46 +61,73 @@ class FinalizationService:
         *,
         ledger: OutcomeLedger,
         jumio: Finalizer,
+        status: WorkflowStatusReader,
         build_href: HrefBuilder | None = None,
         clock: Clock = time.time,
     ) -> None:
         self._ledger = ledger
         self._jumio = jumio
+        self._status = status
         self._build_href = build_href
         self._clock = clock
 
     def finalize(self, workflow_execution_id: str) -> FinalizeResult:
         """Finalize the workflow execution at Jumio, or raise the name the state machine routes."""
         now = self._clock()
+        record = self._registered(workflow_execution_id)
+        if record.status is SessionStatus.FINALIZED:
+            return _result(workflow_execution_id, now, already_finalized=True)
+        _refuse_ended(record.status, workflow_execution_id)
+        if record.status is SessionStatus.REGISTERED and record.session.token_expires_at <= now:
+            raise SessionTokenExpired(
+                f"the Jumio token of workflow execution {workflow_execution_id} has expired"
+            )
+        href, token = _finalize_target(record.session, self._build_href)
+        prior = self._ledger.mark_finalizing(workflow_execution_id)
+        if prior is None:
+            raise SessionNotRegistered(
+                f"workflow execution {workflow_execution_id} is not registered"
+            )
+        if prior is SessionStatus.FINALIZED:
+            return _result(workflow_execution_id, now, already_finalized=True)
+        _refuse_ended(prior, workflow_execution_id)
+        if record.status is SessionStatus.FINALIZING and self._finalized_at_jumio(record):
+            # An earlier attempt reached Jumio (its answer was lost, or the step timed out).
+            return _result(workflow_execution_id, now, already_finalized=True)
+        try:
+            self._jumio.finalize(href, token)
+        except JumioThrottled:
+            raise  # refused before anything was done: the state machine retries
+        except JumioError as uncertain:
+            if not self._finalized_at_jumio(record):
+                raise uncertain from None  # INITIATED: it was not finalized; routed by name
+            return _result(workflow_execution_id, now, already_finalized=True)
+        return _result(workflow_execution_id, now, already_finalized=False)
+
+    def reconcile(self, workflow_execution_id: str) -> bool:
+        """After Finalize timed out: True when Jumio has the finalize; False when it does not
+        (INITIATED: finalize again); SessionTokenExpired when the execution expired."""
+        return self._finalized_at_jumio(self._registered(workflow_execution_id))
+
+    def _finalized_at_jumio(self, record: SessionRecord) -> bool:
+        """Jumio's status decides: finalized, not (yet), or expired (raised)."""
+        status = self._status.workflow_status(
+            record.session.account_id, record.session.workflow_execution_id
+        )
+        if status.expired:
+            raise SessionTokenExpired(
+                f"Jumio says workflow execution {record.session.workflow_execution_id} "
+                f"is {status.value}"
+            )
+        return status.finalized
+
+    def _registered(self, workflow_execution_id: str) -> SessionRecord:
         record = self._ledger.get(workflow_execution_id)
         if record is None:
             raise SessionNotRegistered(
                 f"workflow execution {workflow_execution_id} is not registered"
             )
-        if record.status is SessionStatus.FINALIZED:
-            return _result(workflow_execution_id, now, already_finalized=True)
-        _refuse_ended(record.status, workflow_execution_id)
-        if record.session.token_expires_at <= now:
-            raise SessionTokenExpired(
-                f"the Jumio token of workflow execution {workflow_execution_id} has expired"
-            )
-        href, token = _finalize_target(record.session, self._build_href)
-        status = self._ledger.mark_finalizing(workflow_execution_id)
-        if status is None:
-            raise SessionNotRegistered(
-                f"workflow execution {workflow_execution_id} is not registered"
-            )
-        if status is SessionStatus.FINALIZED:
-            return _result(workflow_execution_id, now, already_finalized=True)
-        _refuse_ended(status, workflow_execution_id)
-        try:
-            self._jumio.finalize(href, token)
-        except JumioConflict as exc:
-            # A retry after a lost response: Jumio finalized on the first call.
-            if not exc.detail.startswith(ALREADY_FINALIZED):
-                raise
-            return _result(workflow_execution_id, now, already_finalized=True)
-        return _result(workflow_execution_id, now, already_finalized=False)
+        return record
 
 
 def _refuse_ended(status: SessionStatus, workflow_execution_id: str) -> None:
