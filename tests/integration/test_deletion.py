@@ -40,19 +40,14 @@ USER_AGENT = {"User-Agent": "deletion-tests/1.0"}
 def stack(aws, simulator):
     """The template in moto, Jumio pointed at the simulator, tenant credentials in the secret."""
     from local_cloud.provisioner import provision
-    from tests.conftest import TEMPLATE
+    from tests.conftest import TEMPLATE, store_tenant_credentials
 
     provisioned = provision(
         TEMPLATE,
         parameters={"JumioBaseUrl": simulator.base_url, "LogLevel": "DEBUG"},
         env=FAST_RETRIES,
     )
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=provisioned.physical("JumioTenantCredentials"),
-        SecretString=json.dumps(
-            {"clientId": simulator.client_id, "clientSecret": simulator.client_secret}
-        ),
-    )
+    store_tenant_credentials(provisioned, simulator)
     return provisioned
 
 

@@ -18,7 +18,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from jumio_pipeline.domain.prepared_data import canonical_json
-from tests.conftest import TEMPLATE
+from tests.conftest import TEMPLATE, store_tenant_credentials
 from tests.integration.test_upload_prepared_data import (
     FAST_JUMIO,
     FUNCTION,
@@ -34,7 +34,7 @@ MISSING_SECRET_ARN = (
 
 
 def _provision(simulator, **env: str):
-    """template.yaml in moto with short Jumio backoffs and a 2 s visibility timeout."""
+    """template.yaml in moto with short Jumio and retry backoffs."""
     from local_cloud.provisioner import provision
 
     provisioned = provision(
@@ -43,8 +43,10 @@ def _provision(simulator, **env: str):
         env={**FAST_JUMIO, **env},
     )
     boto3.client("sqs").set_queue_attributes(
-        QueueUrl=provisioned.physical("PreparedDataQueue"), Attributes={"VisibilityTimeout": "2"}
+        QueueUrl=provisioned.physical("PreparedDataQueue"), Attributes={"VisibilityTimeout": "30"}
     )
+    # Jumio's workflow status names a final refusal: read with the tenant's credentials.
+    store_tenant_credentials(provisioned, simulator)
     return provisioned
 
 

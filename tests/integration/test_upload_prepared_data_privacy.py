@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from jumio_pipeline.adapters.ledger import Ledger
-from tests.conftest import TEMPLATE
+from tests.conftest import TEMPLATE, store_tenant_credentials
 
 FAST_JUMIO = {
     "JUMIO_BACKOFF_BASE": "0.01",
@@ -90,8 +90,10 @@ def stack(aws, simulator):
         env=FAST_JUMIO,
     )
     boto3.client("sqs").set_queue_attributes(
-        QueueUrl=provisioned.physical("PreparedDataQueue"), Attributes={"VisibilityTimeout": "2"}
+        QueueUrl=provisioned.physical("PreparedDataQueue"), Attributes={"VisibilityTimeout": "30"}
     )
+    # Jumio's workflow status names a final refusal: read with the tenant's credentials.
+    store_tenant_credentials(provisioned, simulator)
     return provisioned
 
 
@@ -145,11 +147,11 @@ def test_no_value_of_the_payload_leaves_the_message(
         sqs.send_message(
             QueueUrl=queue, MessageBody=json.dumps({"workflowExecutionId": wf_id, "data": data})
         )
-    report = poller.drain("UploadPreparedDataFunction", max_rounds=100)
+    report = poller.drain("UploadPreparedDataFunction", max_rounds=200, max_wait_seconds=120)
     sqs.send_message(
         QueueUrl=queue, MessageBody=json.dumps({"workflowExecutionId": wf_id, "data": PAYLOAD})
     )
-    poller.drain("UploadPreparedDataFunction", max_rounds=100)
+    poller.drain("UploadPreparedDataFunction", max_rounds=200, max_wait_seconds=120)
 
     arn = ledger.get(wf_id).execution_arn
     described = wait_for(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, idempotency_record_id
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.domain.image_validation import MAX_BYTES
 from jumio_pipeline.domain.session import parse_registration
 from tests.integration.add_part.conftest import Captures, capture_key, credential_of
@@ -180,18 +181,30 @@ def test_an_expired_token_rejects_the_capture(captures: Captures, where: str):
     assert front["count"] == 0
 
 
-@pytest.mark.parametrize("script", [["429", "503"], ["drop"]], ids=["throttled", "lost"])
+@pytest.mark.parametrize(
+    "script", [["429", "429"], ["drop"], ["503"]], ids=["throttled", "lost", "unavailable"]
+)
 def test_transient_failures_are_retried_and_the_part_lands_once(captures: Captures, script):
+    """429 (nothing done) repeats the POST; a lost answer or a 5xx is settled by a PUT."""
     session = captures.register()
     captures.simulator.admin.set_faults({"script": {"add_part": script}})
     captures.put(capture_key(session, "ID", "FRONT.jpg"), images.make_jpeg(1200, 800))
 
-    report = captures.drain()
+    captures.drain()
 
-    assert report.failed_records == 0
     front = captures.jumio_parts(session, credential_of(session, "ID"))["parts"]["FRONT"]
     assert front["count"] == 1
-    assert front["adds"] == 1
+    assert front["adds"] <= 1  # never a second add that took effect
+    posts = [r["status"] for r in captures.simulator.admin.requests() if r["route"] == "add_part"]
+    if script[0] == "429":
+        assert posts == [429, 429, 200]  # documented as nothing done: the POST is repeated
+    elif script[0] == "drop":
+        assert posts == [None]  # applied, answer lost: the PUT settled it
+    else:
+        # The 503 did nothing here; the PUT places the part, or, where the seed refuses an
+        # update of a part never added, the message comes back and is added then.
+        assert posts[0] == 503
+        assert len(posts) <= 2
     item = captures.part(session, _sort_key(session, "ID", "FRONT"))
     assert item["status"] == "UPLOADED"
 
@@ -200,7 +213,10 @@ def test_jumio_unavailable_is_a_batch_item_failure_that_idempotency_does_not_blo
     captures: Captures,
 ):
     session = captures.register()
-    captures.simulator.admin.set_faults({"script": {"add_part": ["503"] * 10}})
+    # The add's 503 is uncertain, so an update follows: Jumio is down for both.
+    captures.simulator.admin.set_faults(
+        {"script": {"add_part": ["503"] * 10, "update_part": ["503"] * 10}}
+    )
     captures.put(capture_key(session, "ID", "FRONT.jpg"), images.make_jpeg(1200, 800))
 
     report = captures.drain(until_empty=False, max_rounds=1)
@@ -312,6 +328,32 @@ def test_a_part_the_session_cannot_take_is_rejected(captures: Captures, case: st
     assert (item["status"], item["reason"]) == ("REJECTED", reason)
     assert captures.tag(key, version) == {"rejection-reason": reason}
     assert captures.simulator.admin.requests() == []
+
+
+def test_a_part_refused_because_jumio_finalized_the_session_is_named_by_its_status(
+    captures: Captures,
+):
+    """The ledger still says REGISTERED (finalized elsewhere): Jumio's refusal, whatever status
+    the seed gives it (400, 403, 404 or 409), is named by the workflow status."""
+    seeds: dict[int, int] = {}  # refusal status -> a seed that answers with it
+    for seed in range(64):
+        config = captures.simulator.admin.set_config({"seed": seed})
+        seeds.setdefault(config["undocumented"]["conflictStatus"]["NOT_ACTIVE"], seed)
+    assert len(seeds) >= 2, "the seeds should vary how an ended execution is answered"
+    for status, seed in sorted(seeds.items()):
+        captures.simulator.admin.set_config({"seed": seed})
+        session = captures.register()
+        credential = session.credential(credential_of(session, "ID"))
+        CredentialsClient(JumioHttp(JumioSettings(base_url=captures.simulator.base_url))).finalize(
+            credential.workflow_execution_href, credential.token
+        )
+        key = capture_key(session, "ID", "FRONT.jpg")
+        version = captures.put(key, images.make_jpeg(1200, 800))
+        captures.drain()
+
+        item = captures.part(session, _sort_key(session, "ID", "FRONT"))
+        assert (item["status"], item["reason"]) == ("REJECTED", "SESSION_FINALIZED"), status
+        assert captures.tag(key, version) == {"rejection-reason": "SESSION_FINALIZED"}
 
 
 def test_one_bad_record_does_not_fail_the_good_ones_in_its_batch(captures: Captures, capsys):
