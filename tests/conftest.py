@@ -42,6 +42,8 @@ FAST_RETRIES = {
     # A failed record comes back after 1 s instead of the deployed 10 s, 30 s, ... backoff.
     "RETRY_BACKOFF_BASE_SECONDS": "1",
     "RETRY_BACKOFF_CAP_SECONDS": "1",
+    # Jumio's poll schedule (40 s .. 940 s after finalize), compressed to seconds.
+    "VERDICT_POLL_SCHEDULE_SECONDS": "1,2,3,4,5,6,7,8,9,10",
 }
 
 

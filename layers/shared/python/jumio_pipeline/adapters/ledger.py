@@ -26,6 +26,7 @@ from jumio_pipeline.adapters.dynamodb_pages import all_items
 from jumio_pipeline.domain.errors import SessionDeleted
 from jumio_pipeline.domain.session import Credential, PartId, Session
 from jumio_pipeline.domain.session_state import (
+    CallbackRecorded,
     PartEvidence,
     PartLanded,
     PartRecord,
@@ -34,6 +35,8 @@ from jumio_pipeline.domain.session_state import (
     SessionRecord,
     SessionStatus,
 )
+from jumio_pipeline.domain.verdict import Decision, VerdictSource
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 SESSION_SK = "SESSION"
 PART_PREFIX = "PART#"
@@ -375,6 +378,34 @@ class Ledger:
             raise
         return result["Attributes"]["taskToken"]
 
+    def claim_parts_wait_end(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> str | None:
+        """Win the right to end the parts wait early (Jumio ended the execution): its token.
+
+        The same claim as the completion signal, so the wait is ended once, by one of them.
+        """
+        try:
+            result = self._table.update_item(
+                Key=_session_key(workflow_execution_id),
+                UpdateExpression="SET completionSignalledAt = :now",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #s = :registered AND attribute_exists(taskToken) "
+                    "AND attribute_not_exists(completionSignalledAt)"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":now": int(time.time() if now is None else now),
+                    ":registered": SessionStatus.REGISTERED.value,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return None
+            raise
+        return result["Attributes"]["taskToken"]
+
     def release_completion_claim(self, workflow_execution_id: str) -> None:
         """Undo a claim whose signal could not be sent, so that a retry can claim again."""
         self._table.update_item(
@@ -434,6 +465,146 @@ class Ledger:
             ExpressionAttributeValues=values,
         )
 
+    # --- verdict ----------------------------------------------------------------------
+
+    def record_callback(
+        self, workflow_execution_id: str, status: WorkflowStatus, *, now: float | None = None
+    ) -> CallbackRecorded:
+        """Keep Jumio's callback (its status and when it came); the first one counts.
+
+        A repeat with the same status is a duplicate; one with another status is kept aside as
+        ``conflictingCallbackStatus`` (Jumio's order of delivery is not documented).
+        """
+        stamp = int(time.time() if now is None else now)
+        first = self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET callbackStatus = :s, callbackReceivedAt = :now",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(callbackStatus)",
+            ExpressionAttributeValues={":s": status.value, ":now": stamp},
+        )
+        if first:
+            return CallbackRecorded.NEW
+        record = self.get(workflow_execution_id)
+        if record is None:
+            return CallbackRecorded.UNKNOWN_SESSION
+        if record.callback_status is status:
+            return CallbackRecorded.DUPLICATE
+        self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET conflictingCallbackStatus = :s",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":s": status.value},
+        )
+        return CallbackRecorded.CONFLICTING
+
+    def store_verdict_token(self, workflow_execution_id: str, task_token: str) -> bool:
+        """Keep the verdict wait's task token; False unless the session is finalized.
+
+        An earlier claim belonged to an earlier wait (it timed out and a poll ran): dropped.
+        """
+        return self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET verdictTaskToken = :t REMOVE verdictSignalledAt",
+            ConditionExpression="attribute_exists(pk) AND #s = :finalized",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":t": task_token,
+                ":finalized": SessionStatus.FINALIZED.value,
+            },
+        )
+
+    def claim_verdict_signal(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> tuple[str, WorkflowStatus] | None:
+        """Win the right to wake the verdict wait: (task token, callback status), once.
+
+        Whichever comes second of "the callback arrived" and "the wait stored its token" wins.
+        """
+        try:
+            result = self._table.update_item(
+                Key=_session_key(workflow_execution_id),
+                UpdateExpression="SET verdictSignalledAt = :now",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND attribute_exists(callbackStatus) "
+                    "AND attribute_exists(verdictTaskToken) "
+                    "AND attribute_not_exists(verdictSignalledAt)"
+                ),
+                ExpressionAttributeValues={":now": int(time.time() if now is None else now)},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return None
+            raise
+        item = result["Attributes"]
+        return item["verdictTaskToken"], WorkflowStatus(item["callbackStatus"])
+
+    def release_verdict_claim(self, workflow_execution_id: str) -> None:
+        """Undo a claim whose signal could not be sent, so that a retry can claim again."""
+        self._table.update_item(
+            Key=_session_key(workflow_execution_id), UpdateExpression="REMOVE verdictSignalledAt"
+        )
+
+    def record_poll(
+        self, workflow_execution_id: str, status: WorkflowStatus, *, now: float | None = None
+    ) -> None:
+        """The status the last poll read, and when (an operator's view of a slow verdict)."""
+        self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET lastPolledStatus = :s, lastPolledAt = :now ADD polls :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={
+                ":s": status.value,
+                ":now": int(time.time() if now is None else now),
+                ":one": 1,
+            },
+        )
+
+    def record_decision(
+        self,
+        workflow_execution_id: str,
+        decision: Decision,
+        source: VerdictSource,
+        *,
+        now: float | None = None,
+    ) -> Decision | None:
+        """Keep the decision once; returns the decision recorded (the first one), or None if
+        the session is unknown or erased. Types and labels only: never extracted data."""
+        stamp = int(time.time() if now is None else now)
+        recorded = self._update_if(
+            workflow_execution_id,
+            UpdateExpression=(
+                "SET decision = :d, decidedAt = :now, verdictSource = :src REMOVE verdictTaskToken"
+            ),
+            ConditionExpression=(
+                "attribute_exists(pk) AND attribute_not_exists(decision) AND #s <> :deleted"
+            ),
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":d": decision.as_record(),
+                ":now": stamp,
+                ":src": source.value,
+                ":deleted": SessionStatus.DELETED.value,
+            },
+        )
+        if recorded:
+            return decision
+        record = self.get(workflow_execution_id)
+        if record is None or record.status is SessionStatus.DELETED:
+            return None
+        return record.decision
+
+    def mark_verdict_published(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> bool:
+        """Note that the verdict event went out; False if it had been noted already."""
+        return self._update_if(
+            workflow_execution_id,
+            UpdateExpression="SET verdictPublishedAt = :now",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(verdictPublishedAt)",
+            ExpressionAttributeValues={":now": int(time.time() if now is None else now)},
+        )
+
     # --- erasure ----------------------------------------------------------------------
 
     def close_for_erasure(self, workflow_execution_id: str, request_id: str) -> None:
@@ -468,7 +639,7 @@ class Ledger:
             workflow_execution_id,
             UpdateExpression=(
                 "SET credentials = :c, erasedAt = :now, deletionRequestId = :r "
-                "REMOVE taskToken, pendingParts, landedParts"
+                "REMOVE taskToken, verdictTaskToken, pendingParts, landedParts"
             ),
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(erasedAt)",
             ExpressionAttributeValues={
@@ -636,7 +807,21 @@ def _session_record(item: dict[str, Any]) -> SessionRecord:
         execution_arn=item.get("executionArn"),
         erased="erasedAt" in item,
         other_capture_keys=frozenset(item.get("otherCaptureKeys") or ()),
+        callback_status=_workflow_status(item.get("callbackStatus")),
+        decision=Decision.from_record(item["decision"]) if "decision" in item else None,
+        verdict_source=_verdict_source(item.get("verdictSource")),
+        verdict_published="verdictPublishedAt" in item,
+        finalized_at=_int(item.get("outcomeAt")) if item["status"] == "FINALIZED" else None,
+        decided_at=_int(item.get("decidedAt")),
     )
+
+
+def _workflow_status(value: Any) -> WorkflowStatus | None:
+    return None if value is None else WorkflowStatus(value)
+
+
+def _verdict_source(value: Any) -> VerdictSource | None:
+    return None if value is None else VerdictSource(value)
 
 
 def _part_record(item: dict[str, Any]) -> PartRecord:

@@ -50,6 +50,16 @@ class StepFunctions:
             raise
         return True
 
+    def send_task_failure(self, task_token: str, *, error: str, cause: str) -> bool:
+        """End the waiting state with ``error`` (which its Catch routes); False if it is over."""
+        try:
+            self._client.send_task_failure(taskToken=task_token, error=error, cause=cause)
+        except ClientError as exc:
+            if error_code(exc) in _WAIT_IS_OVER:
+                return False
+            raise
+        return True
+
     def stop_if_running(self, execution_arn: str, *, error: str, cause: str) -> bool:
         """Stop the execution if it still runs; True when this call stopped it."""
         try:

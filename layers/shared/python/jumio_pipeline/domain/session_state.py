@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from jumio_pipeline.domain.session import PartId, Session
+from jumio_pipeline.domain.verdict import Decision, VerdictSource
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 
 class SessionStatus(StrEnum):
@@ -29,6 +31,15 @@ class PartStatus(StrEnum):
     UPLOADED = "UPLOADED"
     REJECTED = "REJECTED"
     DELETED = "DELETED"
+
+
+class CallbackRecorded(StrEnum):
+    """What recording a Jumio callback did."""
+
+    NEW = "NEW"
+    DUPLICATE = "DUPLICATE"
+    CONFLICTING = "CONFLICTING"  # another terminal status came first: kept aside, not applied
+    UNKNOWN_SESSION = "UNKNOWN_SESSION"
 
 
 class RegisterOutcome(StrEnum):
@@ -53,6 +64,13 @@ class SessionRecord:
     erased: bool = False
     # Capture keys that spell the session's ids in another case (see CaptureKey.is_canonical).
     other_capture_keys: frozenset[str] = frozenset()
+    # The verdict: Jumio's callback (its status), the decision and how it was learned.
+    callback_status: WorkflowStatus | None = None
+    decision: Decision | None = None
+    verdict_source: VerdictSource | None = None
+    verdict_published: bool = False
+    finalized_at: int | None = None
+    decided_at: int | None = None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,16 @@ def task_token_of(event: dict[str, Any]) -> str:
     return token
 
 
+def poll_round_of(event: dict[str, Any]) -> int:
+    """How many verdict polls ran before this one (PollVerdict's ``round``)."""
+    value = event.get("round")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+        raise InvalidMessage(
+            "INVALID_TASK_INPUT", "round must be a whole number from 0 to 100", field="round"
+        )
+    return value
+
+
 def outcome_of(event: dict[str, Any]) -> tuple[SessionStatus, str | None]:
     """The outcome (FINALIZED, EXPIRED, FAILED) and the optional error name to record."""
     raw = event.get("outcome")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jumio_pipeline.adapters.metrics import DEFAULT_NAMESPACE
+from jumio_pipeline.domain.workflow_status import POLL_SCHEDULE_SECONDS
 
 
 class SettingsError(ValueError):
@@ -97,6 +99,55 @@ class FinalizeSettings(FunctionSettings):
     """finalize: the tenant's credentials, to read the workflow status after uncertainty."""
 
     tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
+
+
+class VerdictPollSettings(FunctionSettings):
+    """poll_verdict: the tenant's credentials and Jumio's poll schedule (seconds after
+    finalize, comma-separated; Jumio's own by default, shorter only in tests)."""
+
+    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
+    poll_schedule: str = Field(
+        default=",".join(str(s) for s in POLL_SCHEDULE_SECONDS),
+        alias="VERDICT_POLL_SCHEDULE_SECONDS",
+        pattern=r"^\s*\d+(\s*,\s*\d+)*\s*$",
+    )
+
+    @field_validator("poll_schedule")
+    @classmethod
+    def _increasing(cls, value: str) -> str:
+        times = [int(part) for part in value.split(",")]
+        if times[0] < 1 or any(later <= earlier for earlier, later in pairwise(times)):
+            raise ValueError("the poll times must increase from at least 1 s")
+        return value
+
+    @property
+    def schedule(self) -> tuple[int, ...]:
+        """The poll times after finalize, in seconds."""
+        return tuple(int(part) for part in self.poll_schedule.split(","))
+
+
+class VerdictEventSettings(FunctionSettings):
+    """A function that publishes the verdict: the event bus."""
+
+    verdict_bus_name: str = Field(alias="VERDICT_BUS_NAME", min_length=1)
+
+
+class DecisionSettings(VerdictEventSettings):
+    """record_decision: the tenant's credentials (details) and the event bus."""
+
+    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
+
+
+class CallbackSettings(FunctionSettings):
+    """callback: the secret path segment and the optional source-IP allowlist."""
+
+    callback_secret_arn: str = Field(alias="CALLBACK_SECRET_ARN", min_length=1)
+    allowed_source_ips: str = Field(default="", alias="CALLBACK_SOURCE_IPS")
+
+    @property
+    def source_networks(self) -> tuple[str, ...]:
+        """CALLBACK_SOURCE_IPS as a list of addresses or CIDR blocks (empty: any source)."""
+        return tuple(part.strip() for part in self.allowed_source_ips.split(",") if part.strip())
 
 
 class DeletionSettings(QueueConsumerSettings):

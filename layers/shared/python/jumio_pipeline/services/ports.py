@@ -15,6 +15,7 @@ from jumio_pipeline.domain.capture_identity import ObjectVersion
 from jumio_pipeline.domain.erasure_report import AuditOutcome, ErasureReport
 from jumio_pipeline.domain.session import PartId, Session
 from jumio_pipeline.domain.session_state import (
+    CallbackRecorded,
     PartEvidence,
     PartLanded,
     PartRecord,
@@ -22,6 +23,7 @@ from jumio_pipeline.domain.session_state import (
     SessionRecord,
     SessionStatus,
 )
+from jumio_pipeline.domain.verdict import Decision, VerdictSource
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 Clock = Callable[[], float]
@@ -54,6 +56,43 @@ class CompletionLedger(Protocol):
     ) -> str | None: ...
 
     def release_completion_claim(self, workflow_execution_id: str) -> None: ...
+
+
+class VerdictLedger(SessionReader, Protocol):
+    """What waiting for Jumio's verdict reads and writes (see services.verdict)."""
+
+    def record_callback(
+        self, workflow_execution_id: str, status: WorkflowStatus, *, now: float | None = None
+    ) -> CallbackRecorded: ...
+
+    def store_verdict_token(self, workflow_execution_id: str, task_token: str) -> bool: ...
+
+    def claim_verdict_signal(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> tuple[str, WorkflowStatus] | None: ...
+
+    def release_verdict_claim(self, workflow_execution_id: str) -> None: ...
+
+    def record_poll(
+        self, workflow_execution_id: str, status: WorkflowStatus, *, now: float | None = None
+    ) -> None: ...
+
+    def record_decision(
+        self,
+        workflow_execution_id: str,
+        decision: Decision,
+        source: VerdictSource,
+        *,
+        now: float | None = None,
+    ) -> Decision | None: ...
+
+    def mark_verdict_published(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> bool: ...
+
+    def claim_parts_wait_end(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> str | None: ...
 
 
 class PartLedger(SessionReader, Protocol):
@@ -236,6 +275,8 @@ class Executions(Protocol):
 
     def send_task_success(self, task_token: str, output: dict[str, Any]) -> bool: ...
 
+    def send_task_failure(self, task_token: str, *, error: str, cause: str) -> bool: ...
+
     def stop_if_running(self, execution_arn: str, *, error: str, cause: str) -> bool: ...
 
 
@@ -359,6 +400,18 @@ class TenantDeletions(Protocol):
     def delete_workflow_execution(self, account_id: str, wf_id: str) -> None: ...
 
     def delete_account(self, account_id: str) -> None: ...
+
+
+class WorkflowDetailsReader(Protocol):
+    """Jumio's retrieval API: the details of an execution (decisions when PROCESSED)."""
+
+    def workflow_details(self, account_id: str, workflow_execution_id: str) -> dict[str, Any]: ...
+
+
+class VerdictEvents(Protocol):
+    """Where a session's verdict is published (EventBridge)."""
+
+    def publish(self, detail: dict[str, Any]) -> None: ...
 
 
 class WorkflowStatusReader(Protocol):

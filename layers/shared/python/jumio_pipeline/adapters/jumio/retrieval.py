@@ -8,6 +8,7 @@ shapes: anything else is reported as Jumio being unavailable, never taken as a s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from jumio_pipeline.adapters.jumio.tenant import TenantClient
 from jumio_pipeline.domain.errors import JumioUnavailable
@@ -31,6 +32,13 @@ class JumioRetrieval:
                 "status: an answer without a documented workflowExecution.status",
                 operation="status",
             ) from None
+
+    def workflow_details(self, account_id: str, workflow_execution_id: str) -> dict[str, Any]:
+        """The execution's details as Jumio sends them (the caller takes decisions only)."""
+        answer = self._tenant().retrieval_details(account_id, workflow_execution_id)
+        if not isinstance(answer, dict):
+            raise JumioUnavailable("details: an answer that is not an object", operation="details")
+        return answer
 
     def present_parts(
         self, account_id: str, workflow_execution_id: str

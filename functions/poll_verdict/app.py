@@ -1,0 +1,48 @@
+"""poll_verdict: the PlanVerdictWait and PollVerdict steps; Jumio's status on its schedule.
+
+``{"workflowExecutionId", "plan": true}`` only says how long to wait for the callback after
+finalize (Jumio's first poll time, 40 s); ``{"workflowExecutionId", "round": n}`` reads the
+workflow status (poll n + 1) with the tenant's token and says how long to wait before the
+next one, or that the schedule is spent (ten polls, the last 940 s after finalize). The output
+is the status and the plan: no token, no data.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jumio_pipeline.adapters.jumio import JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
+from jumio_pipeline.adapters.ledger import Ledger
+from jumio_pipeline.adapters.secrets import TenantClientProvider, cached_secret
+from jumio_pipeline.domain.task_input import poll_round_of, workflow_execution_id_of
+from jumio_pipeline.handlers.observability import observability
+from jumio_pipeline.handlers.settings import VerdictPollSettings
+from jumio_pipeline.services.verdict import VerdictPolling
+
+settings = VerdictPollSettings.from_env()
+observed = observability(settings)
+logger, metrics = observed.logger, observed.metrics
+
+http = JumioHttp(JumioSettings.from_env())
+polling = VerdictPolling(
+    ledger=Ledger(settings.ledger_table),
+    status=JumioRetrieval(
+        TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
+    ),
+    schedule=settings.schedule,
+)
+
+
+@observed.entrypoint(correlation_id_path="workflowExecutionId")
+def handler(event: dict, context: LambdaContext) -> dict:
+    """Plan the first wait, or poll once and plan the next; ids, the status and the plan."""
+    workflow_execution_id = workflow_execution_id_of(event)
+    if event.get("plan") is True:
+        result = polling.plan()
+    else:
+        result = polling.poll(workflow_execution_id, poll_round_of(event))
+        metrics.count("VerdictPolled", status=result.status.value if result.status else "NONE")
+    output = result.to_output()
+    logger.info("verdict poll", extra=output)
+    return {"workflowExecutionId": workflow_execution_id, **output}

@@ -1,0 +1,45 @@
+"""Publishing a session's verdict on the stack's EventBridge bus.
+
+One ``PutEvents`` entry per verdict; a failed entry is raised (the state machine retries the
+step), so an event is sent at least once. The detail is built by
+:mod:`jumio_pipeline.domain.verdict_event` and holds no personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from jumio_pipeline.domain.verdict_event import DETAIL_TYPE, EVENT_SOURCE
+
+
+class VerdictPublishFailed(RuntimeError):
+    """EventBridge refused the entry (its error code only)."""
+
+
+class EventBridgeVerdicts:
+    """``VerdictEvents`` on one event bus."""
+
+    def __init__(self, bus_name: str, *, client: Any = None) -> None:
+        self._bus_name = bus_name
+        self._client = client or boto3.client("events")
+
+    def publish(self, detail: dict[str, Any]) -> None:
+        answer = self._client.put_events(
+            Entries=[
+                {
+                    "EventBusName": self._bus_name,
+                    "Source": EVENT_SOURCE,
+                    "DetailType": DETAIL_TYPE,
+                    "Detail": json.dumps(detail, separators=(",", ":")),
+                    "Resources": [],
+                }
+            ]
+        )
+        if answer.get("FailedEntryCount"):
+            [entry] = answer["Entries"]
+            raise VerdictPublishFailed(
+                f"EventBridge refused the verdict event: {entry.get('ErrorCode', 'unknown')}"
+            )
