@@ -22,6 +22,9 @@ TASK_FUNCTIONS = {
     "CheckTokenFunction",
     "FinalizeFunction",
     "RecordOutcomeFunction",
+    "AwaitVerdictFunction",
+    "PollVerdictFunction",
+    "RecordDecisionFunction",
 }
 LOG_DELIVERY_ACTIONS = {
     "logs:CreateLogDelivery",
@@ -109,15 +112,61 @@ def test_states_are_named_for_an_operator_with_distinct_ends(definition):
         "FinalizeAgain",
         "FinalizeGaveUp",
         "RecordFinalized",
+        "ConfirmExpiry",
+        "ExpiredAtJumioBeforeFinalize",
+        "PlanVerdictWait",
+        "WaitForVerdict",
+        "PollVerdict",
+        "VerdictPolled",
+        "ExpiredAtJumio",
+        "VerdictNeverCame",
+        "RecordDecision",
+        "DecisionIs",
         "RecordExpired",
         "RecordFailed",
-        "Finalized",
+        "Passed",
+        "Rejected",
+        "Warning",
         "Expired",
         "Failed",
     }
-    assert states["Finalized"]["Type"] == "Succeed"
-    assert (states["Expired"]["Type"], states["Expired"]["Error"]) == ("Fail", "SessionExpired")
-    assert (states["Failed"]["Type"], states["Failed"]["Error"]) == ("Fail", "SessionFailed")
+    ends = {
+        name: state["Type"]
+        for name, state in states.items()
+        if state.get("End") or state["Type"] in ("Succeed", "Fail")
+    }
+    # A verdict or an abandoned session is not an incident: only Failed fails the execution
+    # (the ExecutionsFailed alarm pages on it).
+    assert ends == {
+        "Passed": "Succeed",
+        "Rejected": "Succeed",
+        "Warning": "Succeed",
+        "Expired": "Succeed",
+        "Failed": "Fail",
+    }
+    assert states["Failed"]["Error"] == "SessionFailed"
+
+
+def test_the_verdict_wait_is_woken_by_the_callback_and_polls_on_timeout(definition):
+    states = definition["States"]
+    wait = states["WaitForVerdict"]
+
+    assert states["RecordFinalized"]["Next"] == "PlanVerdictWait"
+    assert states["PlanVerdictWait"]["Parameters"]["Payload"]["plan"] is True
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["TimeoutSecondsPath"] == "$.verdictPoll.waitSeconds"
+    catches = {name: c["Next"] for c in wait["Catch"] for name in c["ErrorEquals"]}
+    # Woken by a callback or timed out: either way Jumio's status decides.
+    assert catches["States.Timeout"] == wait["Next"] == "PollVerdict"
+    polled = {c.get("Next") for c in states["VerdictPolled"]["Choices"]}
+    assert polled == {"RecordDecision", "ExpiredAtJumio", "VerdictNeverCame"}
+    assert states["VerdictPolled"]["Default"] == "WaitForVerdict"
+    assert states["VerdictNeverCame"]["Next"] == "RecordFailed"
+    assert states["ExpiredAtJumio"]["Next"] == "RecordExpired"
+    decided = {c["Next"] for c in states["DecisionIs"]["Choices"]} | {
+        states["DecisionIs"]["Default"]
+    }
+    assert decided == {"Passed", "Rejected", "Warning"}
 
 
 def test_wait_times_out_with_the_jumio_token(definition):
@@ -206,7 +255,56 @@ def test_task_functions_may_do_only_what_they_call(resources):
         "secretsmanager:GetSecretValue",
         *kms,
     }
-    assert actions("RecordOutcomeFunction") == {"dynamodb:UpdateItem", *kms}
+    # An expired session's end is published on the verdict bus.
+    assert actions("RecordOutcomeFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        *kms,
+    }
+    assert actions("AwaitVerdictFunction") == {
+        "dynamodb:UpdateItem",
+        "states:SendTaskSuccess",
+        *kms,
+    }
+    assert actions("PollVerdictFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        *kms,
+    }
+    assert actions("RecordDecisionFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "events:PutEvents",
+        *kms,
+    }
     assert actions("CheckTokenFunction") == {"dynamodb:GetItem", "kms:Decrypt"}
+    assert actions("CallbackFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        *kms,
+    }
     finalize_env = resources["FinalizeFunction"]["Properties"]["Environment"]["Variables"]
     assert finalize_env["JUMIO_MAX_ATTEMPTS"] == "1"  # the state machine owns the retries
+
+
+def test_the_callback_url_is_public_but_bounded_and_named_in_the_outputs(resources):
+    url = resources["CallbackFunctionUrl"]["Properties"]
+    function = resources["CallbackFunction"]["Properties"]
+    env = function["Environment"]["Variables"]
+
+    assert url["AuthType"] == "NONE"  # Jumio cannot sign: the secret path guards it
+    assert url["TargetFunctionArn"] == {"Ref": "CallbackFunction"}
+    assert env["CALLBACK_SECRET_ARN"] == {"Ref": "CallbackSecret"}
+    assert env["CALLBACK_SOURCE_IPS"] == {"Fn::Join": [",", {"Ref": "CallbackSourceIps"}]}
+    assert function["ReservedConcurrentExecutions"] <= 10
+    outputs = translate(ROOT / "template.yaml").cfn["Outputs"]
+    assert outputs["CallbackFunctionUrl"]["Value"] == {
+        "Fn::GetAtt": ["CallbackFunctionUrl", "FunctionUrl"]
+    }
+    assert {"CallbackSecretArn", "VerdictBusName"} <= set(outputs)

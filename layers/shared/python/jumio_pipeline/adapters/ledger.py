@@ -500,11 +500,12 @@ class Ledger:
     def store_verdict_token(self, workflow_execution_id: str, task_token: str) -> bool:
         """Keep the verdict wait's task token; False unless the session is finalized.
 
-        An earlier claim belonged to an earlier wait (it timed out and a poll ran): dropped.
+        A callback that already woke one wait does not wake the next (its claim stays): that
+        wait ends on the poll schedule, so a stale or forged callback cannot loop the session.
         """
         return self._update_if(
             workflow_execution_id,
-            UpdateExpression="SET verdictTaskToken = :t REMOVE verdictSignalledAt",
+            UpdateExpression="SET verdictTaskToken = :t",
             ConditionExpression="attribute_exists(pk) AND #s = :finalized",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={

@@ -12,11 +12,8 @@ from typing import Any
 
 import boto3
 
+from jumio_pipeline.domain.errors import VerdictPublishFailed
 from jumio_pipeline.domain.verdict_event import DETAIL_TYPE, EVENT_SOURCE
-
-
-class VerdictPublishFailed(RuntimeError):
-    """EventBridge refused the entry (its error code only)."""
 
 
 class EventBridgeVerdicts:

@@ -155,3 +155,7 @@ class FingerprintKeyUnavailable(PipelineError):
 
     The message names what is wrong and never carries the key or any part of it.
     """
+
+
+class VerdictPublishFailed(PipelineError):
+    """EventBridge refused the verdict event (its error code only); the step is retried."""

@@ -6,7 +6,8 @@ Jumio's schedule between waits. Either way, once the status is PROCESSED, ``Reco
 reads the details, keeps the decisions (types and labels only) and publishes the verdict.
 
 Callbacks are hints, not facts: Jumio does not sign them, does not document redelivery, and
-may send them late, twice or out of order. A callback only records a status and wakes the wait;
+may send them late, twice or out of order. A callback only records a status and wakes the wait
+(once: a callback never wakes a later wait); the workflow status read right after decides, and
 the decision is always read from the retrieval API. Waking the wait has the same race as the
 parts' completion signal (the callback may come before the wait stores its token, or while a
 poll runs): whichever of the two comes second sends the signal, decided by the ledger's
@@ -70,10 +71,14 @@ class VerdictSignal:
         task_token, status = claim
         output = {"workflowExecutionId": workflow_execution_id, "status": status.value}
         try:
-            return self._executions.send_task_success(task_token, output)
+            sent = self._executions.send_task_success(task_token, output)
         except BaseException:
             self._ledger.release_verdict_claim(workflow_execution_id)
             raise
+        if not sent:
+            # That wait had timed out (a poll is running): the next wait may take the signal.
+            self._ledger.release_verdict_claim(workflow_execution_id)
+        return sent
 
 
 class CallbackOutcome(StrEnum):
