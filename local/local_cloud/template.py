@@ -136,8 +136,19 @@ def parameter_values(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None
         allowed = spec.get("AllowedValues")
         if allowed is not None and value not in allowed:
             raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
-        values[name] = str(value) if spec.get("Type") in ("String", "Number") else value
+        values[name] = _typed(spec.get("Type"), value)
     return values
+
+
+def _typed(parameter_type: str | None, value: Any) -> Any:
+    """A parameter's value as CloudFormation resolves its Ref: a list for list types."""
+    if parameter_type in ("String", "Number"):
+        return str(value)
+    if parameter_type in ("CommaDelimitedList", "List<Number>") and isinstance(value, str):
+        # CloudFormation splits on commas and keeps every item as written (an empty value is
+        # a list of one empty string); Fn::Join over a string would join its characters.
+        return value.split(",")
+    return value
 
 
 def _inline_global_code_uri(template: dict[str, Any]) -> None:

@@ -31,13 +31,17 @@ def account_response(
     workflow_key: int = 10013,
     token_lifetime: str = "30m",
     seconds_left: int | None = None,
+    **account: Any,
 ) -> dict[str, Any]:
-    """A real account response from the simulator.
+    """A real account response from the simulator (``account``: its ``callback_url``,
+    ``customer_internal_reference``, ...).
 
     ``seconds_left`` back-dates Jumio's ``timestamp`` so that the token has only that many
     seconds to live: Jumio's shortest tokenLifetime (5m) is too long to wait for in a test.
     """
-    response = simulator.create_account(workflow_key=workflow_key, token_lifetime=token_lifetime)
+    response = simulator.create_account(
+        workflow_key=workflow_key, token_lifetime=token_lifetime, **account
+    )
     if seconds_left is not None:
         lifetime = token_lifetime_seconds(token_lifetime)
         issued = datetime.now(UTC) - timedelta(seconds=lifetime - seconds_left)

@@ -116,3 +116,21 @@ def test_parameters_are_checked():
         translate(FIXTURE, {"Nope": "1"})
     with pytest.raises(TemplateError, match="Stage='qa'"):
         translate(FIXTURE, {"Stage": "qa"})
+
+
+def test_a_comma_delimited_list_parameter_is_a_list_as_cloudformation_resolves_it():
+    from local_cloud.template import parameter_values
+
+    raw = {
+        "Parameters": {
+            "Sources": {"Type": "CommaDelimitedList", "Default": ""},
+            "Name": {"Type": "String", "Default": "x"},
+        }
+    }
+
+    assert parameter_values(raw, {"Sources": "203.0.113.0/24,127.0.0.1"})["Sources"] == [
+        "203.0.113.0/24",
+        "127.0.0.1",
+    ]
+    assert parameter_values(raw, None) == {"Sources": [""], "Name": "x"}
+    assert parameter_values(raw, {"Sources": ["a", "b"]})["Sources"] == ["a", "b"]
