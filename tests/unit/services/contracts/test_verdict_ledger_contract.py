@@ -34,6 +34,7 @@ PASSED = Decision(
         ),
         "similarity": (CapabilityDecision(DecisionType.PASSED, "MATCH"),),
         "liveness": (CapabilityDecision(DecisionType.NOT_EXECUTED),),
+        "watchlistScreening": (),  # no credential it judges: an empty list
     },
 )
 REJECTED = Decision(DecisionType.REJECTED, "MANIPULATED_DOCUMENT", 96, {})
