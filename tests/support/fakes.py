@@ -49,6 +49,7 @@ from jumio_pipeline.domain.errors import (
 )
 from jumio_pipeline.domain.session import Credential, PartId, Session
 from jumio_pipeline.domain.session_state import (
+    CallbackRecorded,
     PartEvidence,
     PartLanded,
     PartRecord,
@@ -57,6 +58,7 @@ from jumio_pipeline.domain.session_state import (
     SessionRecord,
     SessionStatus,
 )
+from jumio_pipeline.domain.verdict import Decision, VerdictSource
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 Clock = Callable[[], float]
@@ -168,6 +170,19 @@ class _SessionItem:
     last_part_at: int | None = None
     other_capture_keys: set[str] = field(default_factory=set)
     document_leases: dict[str, int] = field(default_factory=dict)
+    # The verdict's bookkeeping (the adapter's "# --- verdict ---" attributes).
+    callback_status: WorkflowStatus | None = None
+    callback_received_at: int | None = None
+    conflicting_callback_status: WorkflowStatus | None = None
+    verdict_task_token: str | None = None
+    verdict_signalled_at: int | None = None
+    last_polled_status: WorkflowStatus | None = None
+    last_polled_at: int | None = None
+    polls: int | None = None
+    decision: dict[str, Any] | None = None  # as stored: Decision.as_record()
+    decided_at: int | None = None
+    verdict_source: VerdictSource | None = None
+    verdict_published_at: int | None = None
 
     def record(self) -> SessionRecord:
         return SessionRecord(
@@ -179,6 +194,32 @@ class _SessionItem:
             execution_arn=self.execution_arn,
             erased=self.erased_at is not None,
             other_capture_keys=frozenset(self.other_capture_keys),
+            callback_status=self.callback_status,
+            decision=None if self.decision is None else Decision.from_record(self.decision),
+            verdict_source=self.verdict_source,
+            verdict_published=self.verdict_published_at is not None,
+            finalized_at=self.outcome_at if self.status is SessionStatus.FINALIZED else None,
+            decided_at=self.decided_at,
+        )
+
+    def verdict_attributes(self) -> dict[str, Any]:
+        """The verdict attributes present, under the adapter's names and as it stores them."""
+        values = {
+            "callbackStatus": self.callback_status,
+            "callbackReceivedAt": self.callback_received_at,
+            "conflictingCallbackStatus": self.conflicting_callback_status,
+            "verdictTaskToken": self.verdict_task_token,
+            "verdictSignalledAt": self.verdict_signalled_at,
+            "lastPolledStatus": self.last_polled_status,
+            "lastPolledAt": self.last_polled_at,
+            "polls": self.polls,
+            "decision": self.decision,
+            "decidedAt": self.decided_at,
+            "verdictSource": self.verdict_source,
+            "verdictPublishedAt": self.verdict_published_at,
+        }
+        return json.loads(
+            json.dumps({name: value for name, value in values.items() if value is not None})
         )
 
 
@@ -190,8 +231,9 @@ class InMemoryLedger:
     the session item is a dataclass. One lock makes each method one atomic step.
 
     Where the adapter's unconditional ``update_item`` would create a stray session item for an
-    id never registered (``record_execution``, ``release_completion_claim``), this fake raises
-    LookupError instead: no service does that, and a test that did should hear about it.
+    id never registered (``record_execution``, ``release_completion_claim``,
+    ``release_verdict_claim``), this fake raises LookupError instead: no service does that, and
+    a test that did should hear about it.
     """
 
     def __init__(self, *, clock: Clock = time.time) -> None:
@@ -387,6 +429,117 @@ class InMemoryLedger:
         with self._lock:
             self._existing(workflow_execution_id).signalled_at = None
 
+    def claim_parts_wait_end(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> str | None:
+        """The parts wait's token, once, while REGISTERED; the same claim as the signal's."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if (
+                item is None
+                or item.status is not SessionStatus.REGISTERED
+                or item.task_token is None
+                or item.signalled_at is not None
+            ):
+                return None
+            item.signalled_at = self._now(now)
+            return item.task_token
+
+    # --- the verdict (VerdictLedger) -------------------------------------------------------
+
+    def record_callback(
+        self, workflow_execution_id: str, status: WorkflowStatus, *, now: float | None = None
+    ) -> CallbackRecorded:
+        """The first callback's status counts; the same again is a duplicate, another is kept
+        aside (whatever the session's status: the adapter's condition does not look at it)."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None:
+                return CallbackRecorded.UNKNOWN_SESSION
+            if item.callback_status is None:
+                item.callback_status = status
+                item.callback_received_at = self._now(now)
+                return CallbackRecorded.NEW
+            if item.callback_status is status:
+                return CallbackRecorded.DUPLICATE
+            item.conflicting_callback_status = status
+            return CallbackRecorded.CONFLICTING
+
+    def store_verdict_token(self, workflow_execution_id: str, task_token: str) -> bool:
+        """Only while FINALIZED; a claim made for an earlier token is dropped."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None or item.status is not SessionStatus.FINALIZED:
+                return False
+            item.verdict_task_token = task_token
+            item.verdict_signalled_at = None
+            return True
+
+    def claim_verdict_signal(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> tuple[str, WorkflowStatus] | None:
+        """(token, callback status) for the one caller finding both and no claim yet."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if (
+                item is None
+                or item.callback_status is None
+                or item.verdict_task_token is None
+                or item.verdict_signalled_at is not None
+            ):
+                return None
+            item.verdict_signalled_at = self._now(now)
+            return item.verdict_task_token, item.callback_status
+
+    def release_verdict_claim(self, workflow_execution_id: str) -> None:
+        with self._lock:
+            self._existing(workflow_execution_id).verdict_signalled_at = None
+
+    def record_poll(
+        self, workflow_execution_id: str, status: WorkflowStatus, *, now: float | None = None
+    ) -> None:
+        """The last status read and when, and one more poll counted (nothing if unknown)."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None:
+                return
+            item.last_polled_status = status
+            item.last_polled_at = self._now(now)
+            item.polls = (item.polls or 0) + 1
+
+    def record_decision(
+        self,
+        workflow_execution_id: str,
+        decision: Decision,
+        source: VerdictSource,
+        *,
+        now: float | None = None,
+    ) -> Decision | None:
+        """The first decision is kept (and the verdict token dropped); the one recorded is
+        returned, None when the session is unknown or erased."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None or item.status is SessionStatus.DELETED:
+                return None
+            if item.decision is not None:
+                return Decision.from_record(item.decision)
+            item.decision = json.loads(json.dumps(decision.as_record()))
+            item.decided_at = self._now(now)
+            item.verdict_source = source
+            item.verdict_task_token = None
+            return decision
+
+    def mark_verdict_published(
+        self, workflow_execution_id: str, *, now: float | None = None
+    ) -> bool:
+        """Noted once; False when unknown or noted before."""
+        with self._lock:
+            item = self._sessions.get(workflow_execution_id)
+            if item is None or item.verdict_published_at is not None:
+                return False
+            item.verdict_published_at = self._now(now)
+            return True
+
     # --- outcomes (OutcomeLedger) ----------------------------------------------------------
 
     def mark_finalizing(self, workflow_execution_id: str) -> SessionStatus | None:
@@ -448,6 +601,7 @@ class InMemoryLedger:
             item.erased_at = self._now(now)
             item.deletion_request_id = request_id
             item.task_token = None
+            item.verdict_task_token = None
             item.pending = set()
             item.landed = set()
             return True
@@ -527,6 +681,15 @@ class InMemoryLedger:
     def task_token(self, workflow_execution_id: str) -> str | None:
         with self._lock:
             return self._existing(workflow_execution_id).task_token
+
+    def verdict_task_token(self, workflow_execution_id: str) -> str | None:
+        with self._lock:
+            return self._existing(workflow_execution_id).verdict_task_token
+
+    def verdict_item(self, workflow_execution_id: str) -> dict[str, Any]:
+        """The verdict attributes of the session item, under the names the adapter stores."""
+        with self._lock:
+            return self._existing(workflow_execution_id).verdict_attributes()
 
     def part_item(self, workflow_execution_id: str, part: PartId) -> dict[str, Any] | None:
         """A copy of the part item's attributes (``lastRejection``, ``message``...)."""
@@ -827,6 +990,15 @@ class InMemoryRequestQueue:
 STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:session"
 
 
+@dataclass(frozen=True)
+class TaskFailure:
+    """One ``send_task_failure`` that ended a wait."""
+
+    task_token: str
+    error: str
+    cause: str
+
+
 @dataclass
 class FakeExecution:
     arn: str
@@ -841,9 +1013,10 @@ class FakeExecutions:
 
     A second start under the same name returns the first execution; ``fail_starts_with``
     makes the next start raise (a crash between ledger and execution). ``send_task_success``
-    answers False once a token's wait is over (``end_wait`` or ``waits_are_over``) and raises
-    whatever ``fail_signals_with`` holds (AWS throttling, say); ``stop_if_running`` stops a
-    RUNNING execution once.
+    and ``send_task_failure`` answer False once a token's wait is over (``end_wait`` or
+    ``waits_are_over``; a token ends its wait once, with success or failure) and raise whatever
+    ``fail_signals_with`` holds (AWS throttling, say); ``stop_if_running`` stops a RUNNING
+    execution once.
     """
 
     def __init__(self) -> None:
@@ -852,6 +1025,8 @@ class FakeExecutions:
         self.start_calls: list[str] = []
         self.signals: list[tuple[str, dict[str, Any]]] = []  # (task token, output) delivered
         self.signal_attempts = 0
+        self.failures: list[TaskFailure] = []  # send_task_failure calls that ended a wait
+        self.failure_attempts = 0
         self.waits_are_over = False
         self.fail_signals_with: BaseException | None = None
         self.fail_starts_with: BaseException | None = None
@@ -877,6 +1052,17 @@ class FakeExecutions:
                 return False
             self.signals.append((task_token, dict(output)))
             self._over.add(task_token)  # a task token completes its wait once
+            return True
+
+    def send_task_failure(self, task_token: str, *, error: str, cause: str) -> bool:
+        with self._lock:
+            self.failure_attempts += 1
+            if self.fail_signals_with is not None:
+                raise self.fail_signals_with
+            if self.waits_are_over or task_token in self._over:
+                return False
+            self.failures.append(TaskFailure(task_token, error, cause))
+            self._over.add(task_token)
             return True
 
     def stop_if_running(self, execution_arn: str, *, error: str, cause: str) -> bool:
@@ -1232,12 +1418,19 @@ class FakeTenantApi(_ScriptedApi):
 
 
 class FakeWorkflowStatus(_ScriptedApi):
-    """WorkflowStatusReader: the status and the parts Jumio holds, per execution, as scripted."""
+    """Jumio's retrieval API: WorkflowStatusReader and WorkflowDetailsReader, per execution,
+    as scripted (``statuses``, ``parts``, ``details``).
+
+    ``present_parts`` and ``workflow_details`` read the same route (``details``): a failure
+    scripted for it answers whichever comes next. Unscripted details are those of an
+    execution that is not processed: ids and status, no decision.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.statuses: dict[str, WorkflowStatus] = {}
         self.parts: dict[str, dict[str, frozenset[str]]] = {}
+        self.details: dict[str, dict[str, Any]] = {}
 
     def workflow_status(self, account_id: str, workflow_execution_id: str) -> WorkflowStatus:
         self._call(
@@ -1252,3 +1445,41 @@ class FakeWorkflowStatus(_ScriptedApi):
             JumioCall("details", account_id=account_id, workflow_execution_id=workflow_execution_id)
         )
         return dict(self.parts.get(workflow_execution_id, {}))
+
+    def workflow_details(self, account_id: str, workflow_execution_id: str) -> dict[str, Any]:
+        self._call(
+            JumioCall("details", account_id=account_id, workflow_execution_id=workflow_execution_id)
+        )
+        scripted = self.details.get(workflow_execution_id)
+        if scripted is None:
+            status = self.statuses.get(workflow_execution_id, WorkflowStatus.INITIATED)
+            scripted = {
+                "workflow": {"id": workflow_execution_id, "status": status.value},
+                "account": {"id": account_id},
+            }
+        return json.loads(json.dumps(scripted))
+
+
+# --- EventBridge -----------------------------------------------------------------------------
+
+
+class InMemoryVerdictEvents:
+    """VerdictEvents: every detail published, in order (JSON round-tripped, as PutEvents
+    would carry it); ``fail(*errors)`` makes the next publishes raise, one error each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._script: deque[BaseException] = deque()
+        self.published: list[dict[str, Any]] = []
+        self.attempts = 0
+
+    def fail(self, *errors: BaseException) -> None:
+        with self._lock:
+            self._script.extend(errors)
+
+    def publish(self, detail: dict[str, Any]) -> None:
+        with self._lock:
+            self.attempts += 1
+            if self._script:
+                raise self._script.popleft()
+            self.published.append(json.loads(json.dumps(detail)))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_cloud.template import translate
+from local_cloud.template import load_yaml, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {
@@ -21,7 +21,16 @@ FUNCTIONS = {
 
 
 def test_the_template_has_every_function():
-    assert len(FUNCTIONS) == 8
+    # One deployed function per function directory, so the checks below cover each of them.
+    function_dirs = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
+    code_uris = sorted(
+        resource["Properties"]["CodeUri"].strip("/").removeprefix("functions/")
+        for resource in load_yaml(ROOT / "template.yaml")["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    )
+    assert len(function_dirs) >= 12
+    assert code_uris == function_dirs
+    assert len(FUNCTIONS) == len(function_dirs)
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))

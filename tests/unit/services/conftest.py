@@ -3,6 +3,8 @@
 Every service is built from the real classes of ``jumio_pipeline.services`` and the fakes of
 ``tests/support/fakes.py``; the completion signal is the real ``CompletionSignal`` over the
 in-memory ledger, so a test that lands the last part sees the signal that Lambda would send.
+The verdict's services (callback, verdict wait, polling, decision) are wired as their functions
+wire them (functions/callback, await_verdict, poll_verdict, record_decision, record_outcome).
 Time is a :class:`FakeClock`: no test sleeps, and token expiry is a matter of ``advance``.
 """
 
@@ -17,14 +19,25 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from jumio_pipeline.domain.callback import JumioCallback
 from jumio_pipeline.domain.capture_identity import CaptureIdentity
 from jumio_pipeline.domain.session import PartId, Session, parse_registration
 from jumio_pipeline.domain.session_state import PartEvidence, SessionStatus
+from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.capture import CaptureService
 from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.document_pages import DocumentPages
 from jumio_pipeline.services.erasure import Eraser
 from jumio_pipeline.services.refusals import RefusalExplainer
+from jumio_pipeline.services.verdict import (
+    CallbackReceiver,
+    Decisions,
+    PartsWaitEnder,
+    VerdictPolling,
+    VerdictPublisher,
+    VerdictSignal,
+    VerdictWait,
+)
 from tests.support.fakes import (
     FakeClock,
     FakeCredentialsApi,
@@ -42,6 +55,7 @@ from tests.support.fakes import (
     InMemoryObjectStore,
     InMemoryRequestQueue,
     InMemoryRequeue,
+    InMemoryVerdictEvents,
 )
 
 BUCKET = "captures-bucket"
@@ -205,6 +219,7 @@ class World:
     secret_key: FakeSecretKey
     ids: Ids
     status: FakeWorkflowStatus = field(default_factory=FakeWorkflowStatus)
+    verdict_events: InMemoryVerdictEvents = field(default_factory=InMemoryVerdictEvents)
 
     @property
     def documents(self) -> DocumentPages:
@@ -255,6 +270,67 @@ class World:
     @property
     def signal(self) -> CompletionSignal:
         return CompletionSignal(ledger=self.ledger, executions=self.executions)
+
+    # --- the verdict, as its functions wire it ---------------------------------------------
+
+    @property
+    def verdict_signal(self) -> VerdictSignal:
+        return VerdictSignal(ledger=self.ledger, executions=self.executions)
+
+    @property
+    def callbacks(self) -> CallbackReceiver:
+        """functions/callback's receiver."""
+        return CallbackReceiver(
+            ledger=self.ledger,
+            executions=self.executions,
+            signal=self.verdict_signal,
+            end_parts_wait=PartsWaitEnder(ledger=self.ledger, executions=self.executions),
+            clock=self.clock,
+        )
+
+    @property
+    def verdict_wait(self) -> VerdictWait:
+        """functions/await_verdict's WaitForVerdict."""
+        return VerdictWait(ledger=self.ledger, signal=self.verdict_signal)
+
+    def polling(self, schedule: tuple[int, ...] | None = None) -> VerdictPolling:
+        """functions/poll_verdict's polling, on Jumio's schedule unless another is given."""
+        if schedule is None:
+            return VerdictPolling(ledger=self.ledger, status=self.status, clock=self.clock)
+        return VerdictPolling(
+            ledger=self.ledger, status=self.status, schedule=schedule, clock=self.clock
+        )
+
+    @property
+    def publisher(self) -> VerdictPublisher:
+        """The publisher of functions/record_decision and functions/record_outcome."""
+        return VerdictPublisher(ledger=self.ledger, events=self.verdict_events, clock=self.clock)
+
+    @property
+    def decisions(self) -> Decisions:
+        """functions/record_decision's RecordDecision."""
+        return Decisions(
+            ledger=self.ledger, details=self.status, publisher=self.publisher, clock=self.clock
+        )
+
+    def callback(
+        self, status: WorkflowStatus = WorkflowStatus.PROCESSED, *, ids: Ids | None = None
+    ) -> JumioCallback:
+        """Jumio's callback for this world's execution (as parse_callback reads it)."""
+        ids = ids or self.ids
+        return JumioCallback(
+            workflow_execution_id=ids.workflow,
+            account_id=ids.account,
+            status=status,
+            sent_at=datetime.fromtimestamp(self.clock(), UTC).isoformat(),
+        )
+
+    def finalized(self, categories: tuple[str, ...] = ("ID", "SELFIE", "DATA")) -> Session:
+        """A registered session that Jumio took the finalize of, as Finalize records it."""
+        session = self.register(categories)
+        self.ledger.mark_finalizing(self.ids.workflow)
+        self.ledger.record_outcome(self.ids.workflow, SessionStatus.FINALIZED, now=self.clock())
+        return session
 
     def register(
         self,

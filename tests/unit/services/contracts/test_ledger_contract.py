@@ -1,117 +1,30 @@
 """One contract, two ledgers: InMemoryLedger (the service tests' fake) and the DynamoDB Ledger.
 
-Each scenario runs against both: the real adapter on moto, on a table built from
-template.yaml's LedgerTable definition (keys and the byAccount index), and the fake. A fake that
-drifts from the adapter fails here first, instead of letting a service test pass for a
-behaviour Lambda does not have. Races are not run on moto (its DynamoDB is not atomic across
-threads); the fake's atomicity is tested in test_completion.py.
+Each scenario runs against both (the ``ledger`` and ``probe`` fixtures of conftest.py): the
+real adapter on moto, on a table built from template.yaml's LedgerTable definition, and the
+fake. A fake that drifts from the adapter fails here first, instead of letting a service test
+pass for a behaviour Lambda does not have. Races are not run on moto (its DynamoDB is not
+atomic across threads); the fake's atomicity is tested in test_completion.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from jumio_pipeline.domain.errors import SessionDeleted
-from jumio_pipeline.domain.session import PartId, Session, parse_registration
+from jumio_pipeline.domain.session import PartId, Session
 from jumio_pipeline.domain.session_state import (
     PartEvidence,
     PartStatus,
     RegisterOutcome,
     SessionStatus,
 )
-from tests.support.fakes import InMemoryLedger
-from tests.unit.services.conftest import Ids, registration
-
-TEMPLATE_TABLE = "LedgerTable"
-NOW = 1_714_557_660
-
-
-class Probe:
-    """Reads what the ledger records beyond the records: raw part and unmatched attributes."""
-
-    def __init__(self, ledger: Any, table: Any = None) -> None:
-        self.ledger = ledger
-        self._table = table
-
-    def part_item(self, wf: str, part: PartId) -> dict[str, Any] | None:
-        if self._table is None:
-            return self.ledger.part_item(wf, part)
-        from jumio_pipeline.adapters.ledger import part_sort_key
-
-        item = self._table.get_item(Key={"pk": wf, "sk": part_sort_key(part)}).get("Item")
-        return None if item is None else _plain(item)
-
-    def unmatched(self, name: str) -> dict[str, Any] | None:
-        if self._table is None:
-            return self.ledger.unmatched().get(name)
-        item = self._table.get_item(Key={"pk": "UNMATCHED", "sk": f"CAPTURE#{name}"}).get("Item")
-        return None if item is None else _plain(item)
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals as ints, and without the key attributes the fake does not keep."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k not in ("pk", "sk")}
-    return value
-
-
-@pytest.fixture(scope="module")
-def dynamodb() -> Iterator[tuple[Any, dict[str, Any]]]:
-    """moto's DynamoDB and the LedgerTable definition, once per module (both take a while)."""
-    import boto3
-    from moto import mock_aws
-
-    from local_cloud.template import load_yaml
-    from tests.conftest import TEMPLATE
-
-    properties = load_yaml(TEMPLATE)["Resources"][TEMPLATE_TABLE]["Properties"]
-    with mock_aws():
-        yield boto3.resource("dynamodb", region_name="us-east-1"), properties
-
-
-def _dynamodb_ledger(resource: Any, properties: dict[str, Any]) -> Probe:
-    """A fresh table per test, keyed and indexed as template.yaml defines LedgerTable."""
-    from jumio_pipeline.adapters.ledger import Ledger
-
-    name = f"ledger-{uuid.uuid4().hex[:12]}"
-    resource.create_table(
-        TableName=name,
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
-        BillingMode=properties["BillingMode"],
-    )
-    return Probe(Ledger(name, resource=resource), resource.Table(name))
-
-
-@pytest.fixture(params=["in-memory", "dynamodb"])
-def probe(request) -> Probe:
-    if request.param == "in-memory":
-        return Probe(InMemoryLedger(clock=lambda: NOW))
-    return _dynamodb_ledger(*request.getfixturevalue("dynamodb"))
-
-
-@pytest.fixture
-def ledger(probe):
-    return probe.ledger
-
-
-@pytest.fixture
-def ids() -> Ids:
-    return Ids()
-
-
-def session_of(ids: Ids, categories=("ID", "SELFIE", "DATA"), **options) -> Session:
-    return parse_registration(registration(ids, categories, **options))
+from tests.unit.services.conftest import Ids
+from tests.unit.services.contracts.conftest import NOW, land_all, session_of
 
 
 def renewed(session: Session, minutes: int = 5, token: str = "renewed-token") -> Session:
@@ -122,14 +35,6 @@ def renewed(session: Session, minutes: int = 5, token: str = "renewed-token") ->
         token_expires_at=session.token_expires_at + minutes * 60,
         credentials={**session.credentials, credential_id: replace(credential, token=token)},
     )
-
-
-def land_all(ledger, session: Session) -> None:
-    for ref in session.required_parts:
-        credential_id, _, classifier = ref.partition("/")
-        ledger.record_part_uploaded(
-            session.workflow_execution_id, PartId(credential_id, classifier), PartEvidence()
-        )
 
 
 # --- registration --------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def parse_callback(body: bytes) -> JumioCallback:
         )
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays or objects nested too deeply for the decoder.
         raise InvalidMessage(INVALID_CALLBACK, "the body is not JSON") from None
     if not isinstance(payload, dict):
         raise InvalidMessage(INVALID_CALLBACK, "the body is not a JSON object")

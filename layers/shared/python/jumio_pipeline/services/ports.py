@@ -94,6 +94,8 @@ class VerdictLedger(SessionReader, Protocol):
         self, workflow_execution_id: str, *, now: float | None = None
     ) -> str | None: ...
 
+    def release_completion_claim(self, workflow_execution_id: str) -> None: ...
+
 
 class PartLedger(SessionReader, Protocol):
     """What delivering a part (capture or prepared data) reads and writes."""

@@ -165,11 +165,16 @@ class PartsWaitEnder:
         task_token = self._ledger.claim_parts_wait_end(workflow_execution_id)
         if task_token is None:
             return False
-        return self._executions.send_task_failure(
-            task_token,
-            error=EXPIRED_AT_JUMIO_ERROR,
-            cause=f"Jumio reported the workflow execution {status.value} by callback",
-        )
+        try:
+            return self._executions.send_task_failure(
+                task_token,
+                error=EXPIRED_AT_JUMIO_ERROR,
+                cause=f"Jumio reported the workflow execution {status.value} by callback",
+            )
+        except BaseException:
+            # As for every signal: a claim whose send failed is given back for the retry.
+            self._ledger.release_completion_claim(workflow_execution_id)
+            raise
 
 
 class VerdictWait:
