@@ -46,9 +46,7 @@ receiver = CallbackReceiver(
     end_parts_wait=PartsWaitEnder(ledger=ledger, executions=executions),
 )
 read_path_secret = cached_secret(settings.callback_secret_arn)
-allowed_networks = tuple(
-    ipaddress.ip_network(network, strict=False) for network in settings.source_networks
-)
+allowed_networks = settings.source_networks
 app = LambdaFunctionUrlResolver()
 
 

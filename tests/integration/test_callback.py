@@ -125,11 +125,11 @@ def _invalid_cases(response: dict[str, Any]) -> dict[str, tuple[Any, int, str, s
             "INVALID_CALLBACK",
             "account",
         ),
-        "an undocumented field": (
-            payload(response, decision={"type": "PASSED"}),
+        "an undocumented field (its name is not echoed)": (
+            payload(response, **{MARKER: {"type": "PASSED"}}),
             400,
             "INVALID_CALLBACK",
-            "decision",
+            None,
         ),
         "id not a UUID": (
             payload(response, workflowExecution={**execution, "id": MARKER}),

@@ -466,13 +466,12 @@ class InMemoryLedger:
             return CallbackRecorded.CONFLICTING
 
     def store_verdict_token(self, workflow_execution_id: str, task_token: str) -> bool:
-        """Only while FINALIZED; a claim made for an earlier token is dropped."""
+        """Only while FINALIZED; a claim that woke an earlier wait stays (it never wakes twice)."""
         with self._lock:
             item = self._sessions.get(workflow_execution_id)
             if item is None or item.status is not SessionStatus.FINALIZED:
                 return False
             item.verdict_task_token = task_token
-            item.verdict_signalled_at = None
             return True
 
     def claim_verdict_signal(

@@ -148,11 +148,16 @@ def test_an_invalid_field_is_named_and_its_value_is_not_repeated(field, value):
     assert SECRET not in repr(refused.args)
 
 
-def test_an_undocumented_top_level_field_is_refused_by_its_name_only():
-    refused = refusal(encoded(payload(result={"firstName": SECRET})))
+def test_an_undocumented_top_level_field_is_refused_without_echoing_its_name_or_value():
+    refused = refusal(encoded(payload(**{f"result-{SECRET}": {"firstName": SECRET}})))
 
-    assert (refused.reason, refused.field) == (INVALID_CALLBACK, "result")
+    assert (refused.reason, refused.field) == (INVALID_CALLBACK, "")
+    assert "undocumented top-level field" in str(refused)
     assert SECRET not in str(refused)
+
+
+def test_a_null_user_reference_is_accepted_as_absent():
+    assert parse_callback(encoded(payload(userReference=None))).account_id == ACCOUNT
 
 
 def test_undocumented_fields_inside_the_objects_are_left_alone():

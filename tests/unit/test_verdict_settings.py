@@ -69,7 +69,25 @@ def test_the_allowlist_is_addresses_and_blocks_separated_by_commas():
         {**CALLBACK, "CALLBACK_SOURCE_IPS": " 203.0.113.7, 198.51.100.0/24 ,,2001:db8::/32,"}
     )
 
-    assert settings.source_networks == ("203.0.113.7", "198.51.100.0/24", "2001:db8::/32")
+    assert [str(network) for network in settings.source_networks] == [
+        "203.0.113.7/32",
+        "198.51.100.0/24",
+        "2001:db8::/32",
+    ]
+
+
+@pytest.mark.parametrize("entry", ["203.0.113.999", "not-an-address", "10.0.0.0/33"])
+def test_a_malformed_allowlist_fails_the_cold_start_naming_the_variable_not_the_value(entry):
+    with pytest.raises(SettingsError, match="CALLBACK_SOURCE_IPS") as failed:
+        CallbackSettings.from_env({**CALLBACK, "CALLBACK_SOURCE_IPS": f"203.0.113.7,{entry}"})
+    assert entry not in str(failed.value)
+
+
+def test_the_poll_schedule_has_at_most_jumios_ten_polls():
+    with pytest.raises(SettingsError, match="VERDICT_POLL_SCHEDULE_SECONDS"):
+        VerdictPollSettings.from_env(
+            {**BASE, "VERDICT_POLL_SCHEDULE_SECONDS": ",".join(str(n) for n in range(1, 12))}
+        )
 
 
 def test_the_callback_needs_its_secret():

@@ -135,15 +135,25 @@ def test_a_signal_that_could_not_be_sent_gives_its_claim_back(world):
     assert [token for token, _ in world.executions.signals] == ["verdict-1"]
 
 
-def test_a_wait_that_timed_out_keeps_the_claim_until_the_next_wait_stores_its_token(world):
+def test_a_signal_for_a_wait_that_timed_out_is_given_back_for_the_next_wait(world):
     # The wait timed out (a poll is due) just as the callback came: its token is spent.
     world.finalized()
     world.verdict_wait.await_verdict(world.ids.workflow, "verdict-1")
     world.executions.end_wait("verdict-1")
 
     assert world.callbacks.receive(world.callback(PROCESSED)).woke_verdict_wait is False
-    assert world.verdict_signal(world.ids.workflow) is False
     assert world.executions.signal_attempts == 1
 
+    # Not sent, so not spent: the next wait takes it at once.
     assert world.verdict_wait.await_verdict(world.ids.workflow, "verdict-2") is True
     assert [token for token, _ in world.executions.signals] == ["verdict-2"]
+
+
+def test_a_callback_that_woke_a_wait_does_not_wake_the_next_one(world):
+    world.finalized()
+    world.verdict_wait.await_verdict(world.ids.workflow, "verdict-1")
+    assert world.callbacks.receive(world.callback(PROCESSED)).woke_verdict_wait is True
+
+    # The status read said "not yet": the next wait ends on its poll, not on the same callback.
+    assert world.verdict_wait.await_verdict(world.ids.workflow, "verdict-2") is False
+    assert [token for token, _ in world.executions.signals] == ["verdict-1"]

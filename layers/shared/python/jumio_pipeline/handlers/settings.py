@@ -8,8 +8,10 @@ a way that looks like an outage. The Jumio client keeps its own settings
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network
 from itertools import pairwise
 from typing import Self
 
@@ -118,6 +120,8 @@ class VerdictPollSettings(FunctionSettings):
         times = [int(part) for part in value.split(",")]
         if times[0] < 1 or any(later <= earlier for earlier, later in pairwise(times)):
             raise ValueError("the poll times must increase from at least 1 s")
+        if len(times) > len(POLL_SCHEDULE_SECONDS):
+            raise ValueError(f"Jumio asks for at most {len(POLL_SCHEDULE_SECONDS)} polls")
         return value
 
     @property
@@ -144,10 +148,26 @@ class CallbackSettings(FunctionSettings):
     callback_secret_arn: str = Field(alias="CALLBACK_SECRET_ARN", min_length=1)
     allowed_source_ips: str = Field(default="", alias="CALLBACK_SOURCE_IPS")
 
+    @field_validator("allowed_source_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for part in value.split(","):
+            try:
+                if part.strip():
+                    ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                # Pydantic names the variable; the value stays out of the message.
+                raise ValueError("each entry must be an IP address or a CIDR block") from None
+        return value
+
     @property
-    def source_networks(self) -> tuple[str, ...]:
-        """CALLBACK_SOURCE_IPS as a list of addresses or CIDR blocks (empty: any source)."""
-        return tuple(part.strip() for part in self.allowed_source_ips.split(",") if part.strip())
+    def source_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """CALLBACK_SOURCE_IPS as networks (an address is a /32 or /128); empty: any source."""
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.allowed_source_ips.split(",")
+            if part.strip()
+        )
 
 
 class DeletionSettings(QueueConsumerSettings):
