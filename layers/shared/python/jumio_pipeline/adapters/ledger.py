@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from jumio_pipeline.adapters.aws_errors import is_conditional_check_failure
 from jumio_pipeline.adapters.dynamodb_pages import all_items
-from jumio_pipeline.domain.errors import SessionDeleted
+from jumio_pipeline.domain.errors import JumioThrottled, SessionDeleted
 from jumio_pipeline.domain.session import Credential, PartId, Session
 from jumio_pipeline.domain.session_state import (
     CallbackRecorded,
@@ -34,11 +35,19 @@ from jumio_pipeline.domain.session_state import (
     RegisterOutcome,
     SessionRecord,
     SessionStatus,
+    StartClaim,
+    StartState,
 )
 from jumio_pipeline.domain.verdict import Decision, VerdictSource
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
 SESSION_SK = "SESSION"
+START_SK = "START"
+REFERENCE_PREFIX = "REFERENCE#"
+PACER_PK = "PACER"
+ACCOUNT_SLOT_SK = "ACCOUNT_REQUESTS"
+PACER_ATTEMPTS = 20
+TTL_MARGIN_SECONDS = 86400  # DynamoDB deletes expired items within about a day
 PART_PREFIX = "PART#"
 UNMATCHED_PK = "UNMATCHED"
 ACCOUNT_INDEX = "byAccount"
@@ -606,6 +615,134 @@ class Ledger:
             ExpressionAttributeValues={":now": int(time.time() if now is None else now)},
         )
 
+    # --- starting sessions ------------------------------------------------------------
+
+    def claim_start(
+        self, reference: str, *, now: float, lease_seconds: int, uncertain_for: int
+    ) -> StartClaim:
+        """Take the right to create the account for ``reference``, or say why not.
+
+        The claim is free when there is none, when the session it names has outlived its token,
+        or when an uncertain create is old enough that whatever it created has expired unused
+        (``uncertain_for``: the token's life). A claim whose holder went quiet (past its lease)
+        is uncertain too: it may have sent the create.
+        """
+        stamp = int(now)
+        item = {
+            "pk": _reference_pk(reference),
+            "sk": START_SK,
+            "state": StartState.STARTING.value,
+            "attemptAt": stamp,
+            "leaseUntil": stamp + lease_seconds,
+            "uncertainUntil": stamp + lease_seconds + uncertain_for,
+            "expiresAt": stamp + lease_seconds + uncertain_for + TTL_MARGIN_SECONDS,
+        }
+        try:
+            self._table.put_item(
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(pk) "
+                    "OR (#st = :started AND tokenExpiresAt <= :now) "
+                    "OR (#st <> :started AND uncertainUntil <= :now)"
+                ),
+                ExpressionAttributeNames={"#st": "state"},
+                ExpressionAttributeValues={":started": StartState.STARTED.value, ":now": stamp},
+            )
+            return StartClaim(StartState.NEW)
+        except ClientError as exc:
+            if not is_conditional_check_failure(exc):
+                raise
+        held = self._table.get_item(
+            Key={"pk": _reference_pk(reference), "sk": START_SK}, ConsistentRead=True
+        ).get("Item")
+        if held is None:  # released between the two calls: try once more
+            return self.claim_start(
+                reference, now=now, lease_seconds=lease_seconds, uncertain_for=uncertain_for
+            )
+        state = StartState(held["state"])
+        if state is StartState.STARTED:
+            return StartClaim(
+                StartState.STARTED,
+                workflow_execution_id=held["workflowExecutionId"],
+                account_id=held["accountId"],
+                token_expires_at=int(held["tokenExpiresAt"]),
+            )
+        if state is StartState.STARTING and int(held["leaseUntil"]) > stamp:
+            return StartClaim(
+                StartState.STARTING, retry_after_seconds=max(1, int(held["leaseUntil"]) - stamp)
+            )
+        return StartClaim(
+            StartState.UNCERTAIN,
+            retry_after_seconds=max(1, int(held["uncertainUntil"]) - stamp),
+        )
+
+    def complete_start(self, reference: str, session: Session) -> None:
+        """The session for ``reference`` exists: later starts answer it while its token lives."""
+        self._table.put_item(
+            Item={
+                "pk": _reference_pk(reference),
+                "sk": START_SK,
+                "state": StartState.STARTED.value,
+                "workflowExecutionId": session.workflow_execution_id,
+                "accountId": session.account_id,
+                "tokenExpiresAt": session.token_expires_at,
+                "expiresAt": session.token_expires_at + TTL_MARGIN_SECONDS,
+            }
+        )
+
+    def mark_start_uncertain(self, reference: str) -> None:
+        """The create may have reached Jumio: no second create until ``uncertainUntil``."""
+        self._table.update_item(
+            Key={"pk": _reference_pk(reference), "sk": START_SK},
+            UpdateExpression="SET #st = :uncertain",
+            ConditionExpression="attribute_exists(pk) AND #st = :starting",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={
+                ":uncertain": StartState.UNCERTAIN.value,
+                ":starting": StartState.STARTING.value,
+            },
+        )
+
+    def release_start(self, reference: str) -> None:
+        """Nothing was created (Jumio refused, or nothing was sent): the reference is free."""
+        self._table.delete_item(
+            Key={"pk": _reference_pk(reference), "sk": START_SK},
+            ConditionExpression="attribute_not_exists(pk) OR #st = :starting",
+            ExpressionAttributeNames={"#st": "state"},
+            ExpressionAttributeValues={":starting": StartState.STARTING.value},
+        )
+
+    def take_account_slot(self, *, now: float, interval: float) -> float:
+        """The time from which this caller may send an account create/update.
+
+        Jumio allows the tenant one account request per second: every start, in any Lambda
+        instance, reserves the next free second here (an optimistic, conditional update).
+        """
+        key = {"pk": PACER_PK, "sk": ACCOUNT_SLOT_SK}
+        for _ in range(PACER_ATTEMPTS):
+            item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+            booked = None if item is None else item["nextSlot"]
+            slot = max(now, float(booked)) if booked is not None else now
+            try:
+                self._table.put_item(
+                    Item={**key, "nextSlot": _decimal(slot + interval)},
+                    ConditionExpression=(
+                        "attribute_not_exists(pk)" if booked is None else "nextSlot = :booked"
+                    ),
+                    **(
+                        {} if booked is None else {"ExpressionAttributeValues": {":booked": booked}}
+                    ),
+                )
+                return slot
+            except ClientError as exc:
+                if not is_conditional_check_failure(exc):
+                    raise
+        raise JumioThrottled(
+            "account requests: the pacer stayed contended; try again",
+            retry_after=1,
+            operation="account_create",
+        )
+
     # --- erasure ----------------------------------------------------------------------
 
     def close_for_erasure(self, workflow_execution_id: str, request_id: str) -> None:
@@ -745,6 +882,15 @@ class Ledger:
 
 def _lease_attribute(credential_id: str) -> str:
     return f"documentLease#{credential_id}"
+
+
+def _reference_pk(reference: str) -> str:
+    return f"{REFERENCE_PREFIX}{reference}"
+
+
+def _decimal(value: float) -> Decimal:
+    """A float as DynamoDB stores it (milliseconds are enough for a pacer)."""
+    return Decimal(str(round(value, 3)))
 
 
 def _session_key(workflow_execution_id: str) -> dict[str, str]:

@@ -38,7 +38,15 @@ class JumioThrottled(JumioTransientError):
 
 
 class JumioUnavailable(JumioTransientError):
-    """5xx, connection error or timeout after the client's own retries ran out."""
+    """5xx, connection error or timeout after the client's own retries ran out.
+
+    ``maybe_applied`` is False only when no connection was ever made (nothing reached Jumio);
+    a timeout, a reset or a 5xx may have followed a request Jumio carried out.
+    """
+
+    def __init__(self, message: str, *, maybe_applied: bool = True, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.maybe_applied = maybe_applied
 
 
 # --- Jumio, permanent: do not retry the same request --------------------------------------
@@ -159,3 +167,33 @@ class FingerprintKeyUnavailable(PipelineError):
 
 class VerdictPublishFailed(PipelineError):
     """EventBridge refused the verdict event (its error code only); the step is retried."""
+
+
+# --- Starting sessions ---------------------------------------------------------------------
+
+
+class StartNotPossibleNow(PipelineError):
+    """A session for this reference cannot be started now; ``retry_after`` says when to ask."""
+
+    reason = "START_IN_PROGRESS"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StartInProgress(StartNotPossibleNow):
+    """Another request is creating the session for this reference right now."""
+
+    reason = "START_IN_PROGRESS"
+
+
+class StartOutcomeUnknown(StartNotPossibleNow):
+    """An account create for this reference may have reached Jumio without an answer.
+
+    Jumio documents no way to find an account by reference, and each create starts a billable
+    workflow execution, so no second create is sent until whatever the first one created has
+    expired unused (the token's life).
+    """
+
+    reason = "START_OUTCOME_UNKNOWN"

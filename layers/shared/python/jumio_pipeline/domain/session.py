@@ -27,7 +27,8 @@ _LIFETIME = re.compile(r"^([+-]?\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_TOKEN_LIFETIME_SECONDS = 300  # Jumio's shortest tokenLifetime, 5m
 MAX_TOKEN_LIFETIME_SECONDS = 60 * 86400  # Jumio's longest tokenLifetime, 60d
-_REFERENCE = re.compile(r"^[^<>\"/;`%{}|]{1,100}$")
+# Jumio's rule for customerInternalReference: 1-100 characters, none of <>"/;`%{}|.
+REFERENCE_PATTERN = re.compile(r"^[^<>\"/;`%{}|]{1,100}$")
 
 
 def token_lifetime_seconds(lifetime: str) -> int:
@@ -146,7 +147,7 @@ class RegistrationMessage(BaseModel):
     @field_validator("reference")
     @classmethod
     def _reference_has_no_pii_markers(cls, value: str | None) -> str | None:
-        if value is not None and not _REFERENCE.match(value):
+        if value is not None and not REFERENCE_PATTERN.match(value):
             raise ValueError('must be 1-100 characters without <>"/;`%{}|')
         return value
 

@@ -147,3 +147,23 @@ class PartEvidence:
     fingerprint: str | None = None
     idempotency_key: str | None = None
     field: str | None = None
+
+
+class StartState(StrEnum):
+    """Where starting a session for one reference stands."""
+
+    NEW = "NEW"  # this caller holds the claim: it may create the account
+    STARTING = "STARTING"  # another caller is creating it now
+    STARTED = "STARTED"  # a session exists for the reference and its token is alive
+    UNCERTAIN = "UNCERTAIN"  # a create may have reached Jumio without an answer
+
+
+@dataclass(frozen=True)
+class StartClaim:
+    """The answer to "may I start a session for this reference?"."""
+
+    state: StartState
+    workflow_execution_id: str | None = None
+    account_id: str | None = None
+    token_expires_at: int | None = None
+    retry_after_seconds: int | None = None

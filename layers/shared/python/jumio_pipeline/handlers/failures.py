@@ -38,6 +38,8 @@ from jumio_pipeline.domain.errors import (
     JumioThrottled,
     JumioTransientError,
     PartBusy,
+    StartInProgress,
+    StartOutcomeUnknown,
     TenantCredentialsInvalid,
 )
 from jumio_pipeline.handlers.observability import Observability
@@ -77,6 +79,11 @@ def classify(exc: BaseException) -> Failure:
         return Failure(Kind.PERMANENT, exc.reason, error_type)
     if isinstance(exc, JumioPermanentError):
         return Failure(Kind.PERMANENT, _code(error_type), error_type)
+    if isinstance(exc, StartInProgress):
+        return Failure(Kind.TRANSIENT, exc.reason, error_type, retry_in=exc.retry_after)
+    if isinstance(exc, StartOutcomeUnknown):
+        # Not before the token's life has passed: parked, with why, for an operator to decide.
+        return Failure(Kind.PERMANENT, exc.reason, error_type)
     if isinstance(exc, (IdempotencyAlreadyInProgressError, PartBusy)):
         return Failure(
             Kind.TRANSIENT, "IN_PROGRESS", error_type, retry_in=IN_PROGRESS_RETRY_SECONDS

@@ -170,6 +170,20 @@ class CallbackSettings(FunctionSettings):
         )
 
 
+class StartSessionSettings(QueueConsumerSettings):
+    """start_session: the tenant, the callback URL's parts, the bucket, the reply queue."""
+
+    state_machine_arn: str = Field(alias="STATE_MACHINE_ARN", min_length=1)
+    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
+    callback_function_url: str = Field(alias="CALLBACK_FUNCTION_URL", min_length=1)
+    callback_secret_arn: str = Field(alias="CALLBACK_SECRET_ARN", min_length=1)
+    captures_bucket: str = Field(alias="CAPTURES_BUCKET", min_length=1)
+    started_queue_url: str = Field(alias="SESSION_STARTED_QUEUE_URL", min_length=1)
+    # A claim on a reference outlives one invocation (the function's timeout).
+    start_lease_seconds: int = Field(default=60, alias="START_LEASE_SECONDS", ge=1)
+    max_pacing_wait_seconds: float = Field(default=10, alias="MAX_PACING_WAIT_SECONDS", ge=0)
+
+
 class DeletionSettings(QueueConsumerSettings):
     """deletion: everything an erasure touches, and the retention period.
 

@@ -136,6 +136,7 @@ class JumioHttp:
         )
         started = self._clock()
         transport_failure: OSError | None = None
+        never_sent = False
         try:
             with _retry_for_this_call(retry):
                 response = self._session.request(
@@ -151,6 +152,7 @@ class JumioHttp:
                 )
         except _TRANSPORT_ERRORS as exc:
             transport_failure = _detached_cause(exc)
+            never_sent = _never_connected(exc)
         if transport_failure is not None:
             # Raised outside the except block: requests' exception holds the prepared request
             # (Authorization header, body), so it must not even be the implicit __context__.
@@ -166,6 +168,7 @@ class JumioHttp:
             raise JumioUnavailable(
                 f"{operation}: {kind} error after {budget.attempts} attempt(s)",
                 operation=operation,
+                maybe_applied=not never_sent,
             ) from transport_failure
         elapsed_ms = int((self._clock() - started) * 1000)
         status = response.status_code
@@ -181,6 +184,16 @@ class JumioHttp:
         if 200 <= status < 300:
             return response
         raise error_for_response(operation, response)
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """No connection was made, so the request cannot have reached Jumio."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(
+        reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+    )
 
 
 def _detached_cause(exc: requests.RequestException) -> OSError:
