@@ -239,7 +239,8 @@ class _SessionItem:
 
 
 class InMemoryLedger:
-    """Every ledger role of ``services.ports``, with ``adapters.ledger.Ledger``'s semantics.
+    """Every ledger role of ``services.ports`` (and ``services.start_session.StartLedger``),
+    with ``adapters.ledger.Ledger``'s semantics.
 
     Part items are kept as attribute dicts with the DynamoDB names (``status``, ``versionId``,
     ``lastRejection``...), because the adapter puts and updates them attribute by attribute;

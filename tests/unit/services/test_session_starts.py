@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from jumio_pipeline.adapters.ledger import TTL_MARGIN_SECONDS
 from jumio_pipeline.domain.errors import (
     JumioAuthError,
     JumioRejected,
@@ -104,7 +105,7 @@ def test_a_first_start_creates_the_account_once_and_registers_the_session(world,
         "workflowExecutionId": ids.workflow,
         "accountId": ids.account,
         "tokenExpiresAt": started.session.token_expires_at,
-        "expiresAt": started.session.token_expires_at + 86400,
+        "expiresAt": started.session.token_expires_at + TTL_MARGIN_SECONDS,
     }
     assert world.sleep.waits == []  # the first account request of the tenant waits for none
 
