@@ -269,6 +269,62 @@ def test_starts_with_on_content_type_holds_for_each_type_of_a_list(inprocess):
     assert images.status_code == 204, images.text
 
 
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (["content-length-range", 0, 512.0], "Invalid Policy: Invalid JSON."),
+        (
+            {"acl": "private", "key": KEY},
+            "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one "
+            "property specified.",
+        ),
+        (
+            ["ends-with", "$key", ".jpg"],
+            "Invalid Policy: Invalid Condition: unknown operation 'ends-with'.",
+        ),
+    ],
+)
+def test_a_policy_that_cannot_be_read_is_refused(inprocess, condition, message):
+    post = inprocess.s3().generate_presigned_post(
+        inprocess.bucket, KEY, Fields={"Content-Type": "image/jpeg"}, Conditions=[condition]
+    )
+    error = _refused(inprocess, _upload(post, b"\xff\xd8"), 400, "InvalidPolicyDocument")
+    assert error["Message"] == message
+
+
+def test_a_file_part_without_a_filename_keeps_filename_literal(inprocess):
+    post = inprocess.s3().generate_presigned_post(
+        inprocess.bucket,
+        "uploads/wf-1/${filename}",
+        Fields={"Content-Type": "image/jpeg"},
+        Conditions=CONDITIONS,
+    )
+    response = requests.post(
+        post["url"], data=post["fields"], files={"file": (None, b"abc")}, timeout=60
+    )
+    assert response.status_code == 204, response.text
+    assert inprocess.keys() == ["uploads/wf-1/${filename}"]
+
+
+def test_another_part_sent_with_a_filename_is_refused_by_name(inprocess):
+    post = inprocess.presign()
+    files = {"file": ("front.jpg", b"\xff\xd8"), "x-amz-meta-note": ("note.txt", b"hi")}
+    response = requests.post(post["url"], data=post["fields"], files=files, timeout=60)
+    error = _refused(inprocess, response, 501, "NotImplemented")
+    assert "x-amz-meta-note" in error["Message"]
+
+
+def test_an_unsigned_upload_to_a_publicly_writable_bucket_is_left_to_moto(inprocess):
+    s3 = inprocess.s3()
+    s3.put_bucket_acl(Bucket=inprocess.bucket, ACL="public-read-write")
+    url = inprocess.presign()["url"]
+    response = requests.post(
+        url, data={"key": KEY}, files={"file": ("front.jpg", b"\xff\xd8")}, timeout=60
+    )
+    assert response.status_code == 204, response.text
+    assert inprocess.keys() == [KEY]
+
+
 def test_delete_objects_is_still_moto_s(inprocess):
     s3 = inprocess.s3()
     s3.put_object(Bucket=inprocess.bucket, Key=KEY, Body=b"x")
