@@ -244,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug here must still answer, as Lambda's front end would
             print(f"[function url] request failed: {type(exc).__name__}")
             response = bad_gateway()
-        self._write(response)
+        try:
+            self._write(response)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the caller gave up waiting (a client timeout): the answer has nowhere to go
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)
