@@ -187,7 +187,7 @@ class CallbackFate:
             return "dropped"
         if self.copies == 0:
             return "none"
-        return "sent" if self.copies == 1 else f"sent x{self.copies}"
+        return "sent" if self.copies == 1 else f"sent-{self.copies}x"
 
 
 def callback_fates(log: Iterable[Mapping[str, Any]]) -> dict[str, CallbackFate]:
