@@ -131,8 +131,10 @@ def test_callback_fates_read_the_simulators_log() -> None:
     ]
     fates = callback_fates(log)
     assert fates["a"].description == "sent"
-    assert fates["b"].dropped and fates["b"].description == "dropped"
-    assert fates["c"].description == "sent-2x" and fates["c"].refused == ()
+    assert fates["b"].dropped
+    assert fates["b"].description == "dropped"
+    assert fates["c"].description == "sent-2x"
+    assert fates["c"].refused == ()
     assert fates["d"].refused == (404,)
 
 
@@ -189,7 +191,8 @@ def test_the_demo_fails_when_a_session_reaches_no_verdict() -> None:
     undecided = Tracked(session, sent_at=0.0, status="FINALIZED", outcome="FINALIZED")
     undecided.verdict = _verdict(events=(), ledger_decision=None, end_state=None)
     problems = _result([undecided]).problems
-    assert problems and "no 'Verification Completed' event" in problems[0]
+    assert problems
+    assert "no 'Verification Completed' event" in problems[0]
 
 
 def test_a_failed_session_needs_no_event_to_stop_waiting_but_still_fails_the_demo() -> None:
