@@ -220,9 +220,9 @@ class Demo:
         self.subscriber.subscribe()
         self.progress.say(
             f"Subscribed to the verdict bus {self.subscriber.bus_name} as another service would: "
-            f"rule {demo_verdicts.SUBSCRIBER_RULE} (source {demo_verdicts.EVENT_SOURCE}, "
+            f"rule {self.subscriber.name} (source {demo_verdicts.EVENT_SOURCE}, "
             f"detail-type {demo_verdicts.DETAIL_TYPE}) -> SQS queue "
-            f"{demo_verdicts.SUBSCRIBER_QUEUE}, both created now"
+            f"{self.subscriber.name}, both created now"
         )
         url = demo_verdicts.operator_callback_url(
             self.runtime.stack.outputs, self.runtime.client("secretsmanager")

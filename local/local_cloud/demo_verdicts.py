@@ -25,8 +25,7 @@ from jumio_pipeline.domain.workflow_status import POLL_SCHEDULE_SECONDS
 DEMO_POLL_SCHEDULE = tuple(max(1, seconds // 10) for seconds in POLL_SCHEDULE_SECONDS)
 FUNCTION_ENV = {"VERDICT_POLL_SCHEDULE_SECONDS": ",".join(str(s) for s in DEMO_POLL_SCHEDULE)}
 
-SUBSCRIBER_QUEUE = "demo-verdict-subscriber"
-SUBSCRIBER_RULE = "demo-verdict-subscriber"
+SUBSCRIBER_NAME = "demo-verdict-subscriber"  # the queue's and the rule's name
 VERIFICATION_COMPLETED = {"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}
 _RECEIVE_HIDE_SECONDS = 600  # each message is read once; the demo ends long before it returns
 
@@ -112,21 +111,22 @@ class VerdictSubscriber:
     """A queue and a rule on the verdict bus, created at run time as a subscribing service
     would create them (in AWS: its own stack; the queue policy lets EventBridge send)."""
 
-    def __init__(self, events: Any, sqs: Any, bus_name: str) -> None:
+    def __init__(self, events: Any, sqs: Any, bus_name: str, name: str = SUBSCRIBER_NAME) -> None:
         self._events = events
         self._sqs = sqs
         self.bus_name = bus_name
+        self.name = name
         self.queue_url = ""
         self.received: list[tuple[VerdictEvent, float]] = []
 
     def subscribe(self) -> None:
         """Create the queue, allow the bus's rule to send to it, and create the rule."""
-        self.queue_url = self._sqs.create_queue(QueueName=SUBSCRIBER_QUEUE)["QueueUrl"]
+        self.queue_url = self._sqs.create_queue(QueueName=self.name)["QueueUrl"]
         queue_arn = self._sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
         rule_arn = self._events.put_rule(
-            Name=SUBSCRIBER_RULE,
+            Name=self.name,
             EventBusName=self.bus_name,
             EventPattern=json.dumps(VERIFICATION_COMPLETED),
             State="ENABLED",
@@ -147,7 +147,7 @@ class VerdictSubscriber:
             QueueUrl=self.queue_url, Attributes={"Policy": json.dumps(policy)}
         )
         self._events.put_targets(
-            Rule=SUBSCRIBER_RULE,
+            Rule=self.name,
             EventBusName=self.bus_name,
             Targets=[{"Id": "demo-verdict-queue", "Arn": queue_arn}],
         )

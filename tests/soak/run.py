@@ -56,6 +56,7 @@ from tests.soak.workload import (
 
 SOURCE_QUEUES = ("SessionsQueue", "CaptureEventsQueue", "PreparedDataQueue")
 POLL_SECONDS = 2.0
+SUBSCRIBER_NAME = "soak-verdict-subscriber"  # the run-time rule and queue on the verdict bus
 PROGRESS_EVERY_SECONDS = 30.0
 DEADLINE_MARGIN_SECONDS = 180  # past the token lifetime: time for expiry to be recorded
 # moto's ASL interpreter logs every failed state at ERROR, retried and caught ones included;
@@ -147,7 +148,10 @@ class Soak:
         self.sfn = runtime.client("stepfunctions")
         self.ledger = runtime.resource("dynamodb").Table(runtime.stack.physical("LedgerTable"))
         self.subscriber = VerdictSubscriber(
-            runtime.client("events"), self.sqs, str(runtime.stack.outputs["VerdictBusName"])
+            runtime.client("events"),
+            self.sqs,
+            str(runtime.stack.outputs["VerdictBusName"]),
+            name=SUBSCRIBER_NAME,
         )
 
     def say(self, text: str) -> None:
@@ -163,7 +167,7 @@ class Soak:
         lifetime = self.args.token_lifetime
         self.say(
             f"subscribed to {self.subscriber.bus_name} (rule + queue "
-            f"{demo_verdicts.SUBSCRIBER_QUEUE}); creating {self.args.sessions} account(s) at the "
+            f"{self.subscriber.name}); creating {self.args.sessions} account(s) at the "
             f"simulator, tokenLifetime {lifetime}, callbackUrl {demo_verdicts.masked(callback_url)}"
         )
         sessions = create_sessions(
