@@ -83,6 +83,7 @@ class SessionView:
     end_state: str | None = None  # Step Functions: Passed, ..., Failed; None while running
     events: tuple[EventSeen, ...] = ()
     callback: str = ""  # what the simulator did with Jumio's callback(s)
+    outcome_error: str | None = None  # the ledger's outcomeError: why it expired or failed
 
     @property
     def short_id(self) -> str:
@@ -411,6 +412,7 @@ def failing_sessions_table(views: Sequence[SessionView], dead_letters: Sequence[
                 view.label,
                 view.short_id,
                 view.ledger_status or "NOT REGISTERED",
+                view.outcome_error or "-",
                 view.finalize_count,
                 view.end_state or "-",
                 "; ".join(view.verdict_problems()) or "-",
@@ -424,6 +426,7 @@ def failing_sessions_table(views: Sequence[SessionView], dead_letters: Sequence[
         "session",
         "workflow execution",
         "ledger status",
+        "outcome error",
         "finalize calls",
         "end state",
         "verdict",

@@ -159,6 +159,7 @@ def session_view(
         end_state=end,
         events=events,
         callback="" if callback is None else callback.description,
+        outcome_error=None if head.get("outcomeError") is None else str(head["outcomeError"]),
     )
 
 
