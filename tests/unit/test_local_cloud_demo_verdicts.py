@@ -207,7 +207,9 @@ def test_a_failed_session_needs_no_event_to_stop_waiting_but_still_fails_the_dem
 
 def test_the_table_shows_verdict_label_and_arrival_per_session() -> None:
     session = DemoSession(2, "acc", WF, {})
-    tracked = Tracked(session, started_at=0.0, status="FINALIZED", outcome="FINALIZED", parts_landed=4)
+    tracked = Tracked(
+        session, started_at=0.0, status="FINALIZED", outcome="FINALIZED", parts_landed=4
+    )
     tracked.verdict = _verdict(
         reference="demo-2-reject",
         events=(_event("REJECTED", "REJECTED", "MANIPULATED_DOCUMENT", "polling"),),
