@@ -174,6 +174,7 @@ def test_an_empty_body_is_refused(stack, started):
         ("text/plain", b"not a capture\n"),
         ("application/pdf", make_pdf(1)),
     ],
+    ids=["image/gif", "text/plain", "application/pdf"],
 )
 def test_a_front_post_refuses_another_content_type(stack, started, content_type, body):
     front = _upload(started, "FRONT", "image/jpeg")
