@@ -1,10 +1,12 @@
 """`make demo`: drive N sessions through the whole pipeline on the local cloud and prove it.
 
 Why this shape: a platform engineer should see every edge of the pipeline used the way
-production uses it — the sessions queue, S3 PutObject, the prepared-data queue, the
-retention-requests queue, Jumio's callback URL, the verdict events on the bus — and the demo
-should check the outcome from the outside (ledger, S3, DLQs, Step Functions, the simulator's
-own state, the events a subscriber received) instead of trusting the functions' word for it.
+production uses it — the start-session function URL (SigV4-signed, as a backend calls it), the
+presigned S3 POSTs it hands out (plain HTTP, as an app without AWS credentials uploads), the
+prepared-data queue, the retention-requests queue, Jumio's callback URL, the verdict events on
+the bus — and the demo should check the outcome from the outside (ledger, S3, DLQs, Step
+Functions, the simulator's own state, the events a subscriber received) instead of trusting the
+functions' word for it.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from typing import Any, TextIO
 
 from boto3.dynamodb.conditions import Key
 
-from local_cloud import demo_data, demo_verdicts
+from local_cloud import demo_data, demo_verdicts, start_client
 from local_cloud.demo_data import DemoSession
 from local_cloud.demo_verdicts import SessionVerdict, VerdictEvent, VerdictSubscriber
 from local_cloud.report import ProgressLine, format_table
 from local_cloud.runtime import LocalRuntime
 
-WORKFLOW_KEY = 10013  # ID + SELFIE + DATA (+ FACEMAP, web/SDK only)
+WORKFLOW_KEY = demo_data.WORKFLOW_KEY
 PARTS_PER_SESSION = 4  # FRONT, BACK, FACE, PREPARED_DATA
 TERMINAL = frozenset({"FINALIZED", "EXPIRED", "FAILED", "DELETED"})
 # Ledger statuses after which no verdict event will come (FINALIZED waits for the decision).
@@ -36,6 +38,9 @@ POLL_SECONDS = 0.2
 # Added to every function's environment for the demo (local_cloud.demo_verdicts says why).
 FUNCTION_ENV = demo_verdicts.FUNCTION_ENV
 UPLOAD_THREADS = 8
+# Starts in flight at once: the function paces Jumio's account requests at one per second
+# anyway; a few in parallel only overlap each call's own work.
+START_THREADS = 4
 
 
 class DemoFailed(RuntimeError):
@@ -47,7 +52,7 @@ class Tracked:
     """What the demo observed of one session."""
 
     session: DemoSession
-    sent_at: float
+    started_at: float
     status: str = "SENT"
     parts_landed: int = 0
     finalized_after: float | None = None
@@ -177,7 +182,7 @@ class Demo:
                 if item["sk"].startswith("PART#") and item["status"] == "UPLOADED"
             )
             if tracked.status in TERMINAL and tracked.finalized_after is None:
-                tracked.finalized_after = time.monotonic() - tracked.sent_at
+                tracked.finalized_after = time.monotonic() - tracked.started_at
                 tracked.outcome = tracked.status
         registered = sum(1 for t in self.tracked if t.status != "SENT")
         landed = sum(t.parts_landed for t in self.tracked)
@@ -199,7 +204,7 @@ class Demo:
                 continue
             tracked.events.append(event)
             if tracked.verdict_after is None:
-                tracked.verdict_after = now - tracked.sent_at
+                tracked.verdict_after = now - tracked.started_at
 
     def _stuck(self) -> str:
         return ", ".join(
@@ -215,8 +220,8 @@ class Demo:
 
     # ----------------------------------------------------------------------- steps
 
-    def subscribe_and_plan_callbacks(self, count: int) -> str:
-        """Subscribe to the verdict bus, build the callback URL, plan the callbacks' faults."""
+    def subscribe_and_plan_callbacks(self, count: int) -> None:
+        """Subscribe to the verdict bus, show the callback URL, plan the callbacks' faults."""
         self.subscriber.subscribe()
         self.progress.say(
             f"Subscribed to the verdict bus {self.subscriber.bus_name} as another service would: "
@@ -229,7 +234,8 @@ class Demo:
         )
         self.runtime.simulator.admin.set_faults(demo_verdicts.callback_faults(count))
         self.progress.say(
-            f"Callback URL for Jumio (output CallbackFunctionUrl + the CallbackSecret value): "
+            f"Callback URL for Jumio (output CallbackFunctionUrl + the CallbackSecret value; "
+            f"the start-session function puts it in every account request): "
             f"{demo_verdicts.masked(url)}\n"
             f"  the simulator's callbacks, in the order they go out: "
             f"{' / '.join(demo_verdicts.CALLBACK_PATTERN)} (repeated), so some verdicts arrive "
@@ -237,34 +243,32 @@ class Demo:
             f"{demo_verdicts.FUNCTION_ENV['VERDICT_POLL_SCHEDULE_SECONDS']} s after finalize: "
             "Jumio's, at a tenth)"
         )
-        return url
 
-    def register(self, count: int, callback_url: str) -> None:
-        """Create `count` accounts at the simulator and send them to the sessions queue."""
+    def start(self, count: int) -> None:
+        """Start `count` sessions with signed POSTs to the start-session function URL."""
+        url = self.runtime.function_url("StartSessionFunction")
         self.progress.say(
-            f"Creating {count} session(s) at the Jumio simulator (workflow {WORKFLOW_KEY}: "
-            "ID + SELFIE + DATA; references "
+            f"Starting {count} session(s) with SigV4-signed POSTs to the start-session function "
+            f"URL {url} (workflow {WORKFLOW_KEY}: ID + SELFIE + DATA; references "
             + ", ".join(demo_data.reference(i + 1) for i in range(min(count, 3)))
             + (", ..." if count > 3 else "")
-            + ") and registering them through the sessions "
-            "queue"
+            + "); the function creates each account at the Jumio simulator with the stack's "
+            "callback URL, registers the session and answers with presigned upload POSTs"
         )
-        responses = [
-            self.runtime.simulator.create_account(
-                workflow_key=WORKFLOW_KEY,
-                callback_url=callback_url,
-                customer_internal_reference=demo_data.reference(index + 1),
+
+        def start_one(index: int) -> Tracked:
+            try:
+                answer = start_client.start_session(
+                    url, demo_data.start_request(index), region=self.runtime.stack.region
+                )
+            except start_client.StartRefused as refused:
+                raise DemoFailed(f"session {demo_data.reference(index)}: {refused}") from None
+            return Tracked(
+                DemoSession.from_start_answer(index, answer), started_at=time.monotonic()
             )
-            for index in range(count)
-        ]
-        now = time.monotonic()
-        for index, response in enumerate(responses):
-            session = DemoSession.from_account_response(index + 1, response)
-            self.tracked.append(Tracked(session, sent_at=now))
-        self._send(
-            "SessionsQueue",
-            [demo_data.registration_message(r, i + 1) for i, r in enumerate(responses)],
-        )
+
+        with ThreadPoolExecutor(max_workers=START_THREADS) as pool:
+            self.tracked.extend(pool.map(start_one, range(1, count + 1)))
 
         def all_registered() -> bool:
             self.refresh()
@@ -272,32 +276,39 @@ class Demo:
 
         self._wait("every session to be registered in the ledger", all_registered)
 
-    def _put(self, key: str, body: bytes) -> str | None:
-        response = self.s3.put_object(
-            Bucket=self.bucket, Key=key, Body=body, ContentType="image/jpeg"
+    def _post(self, session: DemoSession, classifier: str, body: bytes) -> None:
+        """Upload one capture with the session's presigned POST, as the app does."""
+        upload = session.uploads[classifier]
+        response = start_client.post_capture(
+            upload, body, filename=f"{classifier.lower()}.jpg", content_type="image/jpeg"
         )
-        return response.get("VersionId")
+        if response.status_code not in (200, 201, 204):
+            raise DemoFailed(
+                f"the presigned POST for {upload['key']} answered {response.status_code}: "
+                f"{response.text[:300]}"
+            )
 
     def upload(self) -> Rejection:
-        """PutObject every capture (one FRONT deliberately invalid) and send prepared data."""
+        """POST every capture with its presigned POST (one FRONT deliberately invalid), and
+        send prepared data to its queue."""
         first = self.tracked[0].session
-        rejection = Rejection(key=first.capture_key("ID", "FRONT"))
+        rejection = Rejection(key=first.uploads["FRONT"]["key"])
         self.progress.say(
-            f"Uploading {len(self.tracked) * 3} capture(s) to s3://{self.bucket}/captures/... "
-            f"(one deliberately invalid: a 300 x 300 FRONT) and {len(self.tracked)} "
-            "prepared-data message(s)"
+            f"Uploading {len(self.tracked) * 3} capture(s) with the presigned S3 POSTs "
+            f"(plain HTTP multipart forms to s3://{self.bucket}; one deliberately invalid: a "
+            f"300 x 300 FRONT) and sending {len(self.tracked)} prepared-data message(s)"
         )
-        self._put(rejection.key, demo_data.too_small_front())
+        self._post(first, "FRONT", demo_data.too_small_front())
         front, back, face = demo_data.id_front(), demo_data.id_back(), demo_data.selfie()
-        uploads: list[tuple[str, bytes]] = []
+        uploads: list[tuple[DemoSession, str, bytes]] = []
         for tracked in self.tracked:
             session = tracked.session
             if session is not first:
-                uploads.append((session.capture_key("ID", "FRONT"), front))
-            uploads.append((session.capture_key("ID", "BACK"), back))
-            uploads.append((session.capture_key("SELFIE", "FACE"), face))
+                uploads.append((session, "FRONT", front))
+            uploads.append((session, "BACK", back))
+            uploads.append((session, "FACE", face))
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
-            list(pool.map(lambda upload: self._put(*upload), uploads))
+            list(pool.map(lambda upload: self._post(*upload), uploads))
         self._send(
             "PreparedDataQueue",
             [demo_data.prepared_data_message(t.session) for t in self.tracked],
@@ -327,9 +338,10 @@ class Demo:
             f"REJECTED {rejection.key}\n"
             f"  reason {rejection.reason}: {rejection.message}\n"
             f"  object tag: {rejection.tag or '(none)'}\n"
-            "  retaking it with a valid 1012 x 638 JPEG (a new version of the same key)"
+            "  retaking it with a valid 1012 x 638 JPEG through the same presigned POST "
+            "(a new version of the same key)"
         )
-        self._put(rejection.key, demo_data.id_front())
+        self._post(session, "FRONT", demo_data.id_front())
 
         def retake_landed() -> bool:
             self.refresh()
@@ -495,8 +507,8 @@ class Demo:
     def run(self, count: int) -> DemoResult:
         """The whole story; raises DemoFailed on a timeout, returns the observations otherwise."""
         started = time.monotonic()
-        callback_url = self.subscribe_and_plan_callbacks(count)
-        self.register(count, callback_url)
+        self.subscribe_and_plan_callbacks(count)
+        self.start(count)
         rejection = self.upload()
         self.show_rejection_and_retake(rejection)
         self.wait_until_finalized()
@@ -575,7 +587,7 @@ def run(runtime: LocalRuntime, sessions: int, out: TextIO, *, timeout: float) ->
         "(verdict, label, arrived by: from the 'Verification Completed' event the demo's own "
         "subscriber queue received; callback: what the simulator did with Jumio's callback; "
         "end state: the execution's last state in Step Functions; s to finalize / to verdict: "
-        "from the registration message to FINALIZED in the ledger / to the event's arrival; "
+        "from the start-session answer to FINALIZED in the ledger / to the event's arrival; "
         "finalize calls: as counted by the Jumio simulator)",
         stamp=False,
     )

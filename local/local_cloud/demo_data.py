@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -18,6 +18,11 @@ ID_CARD_SIZE = (1012, 638)  # ID-1 card proportions, comfortably above Jumio's 3
 SELFIE_SIZE = (720, 960)
 TOO_SMALL_SIZE = (300, 300)  # longest side must be *over* 300 px: rejected as TOO_SMALL
 TOKEN_LIFETIME = "30m"  # noqa: S105 - a duration, not a secret
+WORKFLOW_KEY = 10013  # ID + SELFIE + DATA (+ FACEMAP, web/SDK only)
+# Workflow 10013's credential category of each part; the start answer names parts, not
+# categories (FRONT and BACK are the ID credential's, FACE the SELFIE's).
+CATEGORY_OF_CLASSIFIER = {"FRONT": "ID", "BACK": "ID", "FACE": "SELFIE", "PREPARED_DATA": "DATA"}
+CAPTURE_CONTENT_TYPE = "image/jpeg"  # every demo capture is a JPEG
 
 
 def _jpeg(size: tuple[int, int], caption: str, colour: tuple[int, int, int]) -> bytes:
@@ -81,6 +86,9 @@ class DemoSession:
     account_id: str
     workflow_execution_id: str
     credential_ids: dict[str, str]  # category (ID, SELFIE, DATA) → credential id
+    # classifier (FRONT, BACK, FACE) → its presigned JPEG POST, when started through the
+    # start-session function
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_account_response(cls, index: int, response: dict[str, Any]) -> DemoSession:
@@ -92,6 +100,22 @@ class DemoSession:
             if credential.get("api")
         }
         return cls(index, response["account"]["id"], execution["id"], credentials)
+
+    @classmethod
+    def from_start_answer(cls, index: int, answer: dict[str, Any]) -> DemoSession:
+        """Pick the ids and the JPEG upload POSTs out of the start-session function's answer."""
+        parts = [*answer["captures"], *answer["preparedData"]]
+        credentials = {
+            CATEGORY_OF_CLASSIFIER[part["part"].partition("/")[2]]: part["credentialId"]
+            for part in parts
+        }
+        uploads = {
+            capture["classifier"]: upload
+            for capture in answer["captures"]
+            for upload in capture["uploads"]
+            if upload["contentType"] == CAPTURE_CONTENT_TYPE
+        }
+        return cls(index, answer["accountId"], answer["workflowExecutionId"], credentials, uploads)
 
     @property
     def short_id(self) -> str:
@@ -119,6 +143,16 @@ def reference(index: int) -> str:
     the registration (and so in the verdict event), e.g. `demo-2-reject`."""
     marker = VERDICT_MARKERS.get(index)
     return f"demo-{index}-{marker}" if marker else f"demo-{index}"
+
+
+def start_request(index: int) -> dict[str, Any]:
+    """The start-session request of session `index` (its reference carries the decision
+    marker; the function adds the stack's callback URL itself)."""
+    return {
+        "reference": reference(index),
+        "workflowDefinitionKey": WORKFLOW_KEY,
+        "tokenLifetime": TOKEN_LIFETIME,
+    }
 
 
 def registration_message(response: dict[str, Any], index: int) -> dict[str, Any]:

@@ -184,11 +184,11 @@ def _result(tracked: list[Tracked]) -> DemoResult:
 
 def test_the_demo_fails_when_a_session_reaches_no_verdict() -> None:
     session = DemoSession(1, "acc", WF, {})
-    decided = Tracked(session, sent_at=0.0, status="FINALIZED", outcome="FINALIZED")
+    decided = Tracked(session, started_at=0.0, status="FINALIZED", outcome="FINALIZED")
     decided.verdict = _verdict()
     assert _result([decided]).problems == []
 
-    undecided = Tracked(session, sent_at=0.0, status="FINALIZED", outcome="FINALIZED")
+    undecided = Tracked(session, started_at=0.0, status="FINALIZED", outcome="FINALIZED")
     undecided.verdict = _verdict(events=(), ledger_decision=None, end_state=None)
     problems = _result([undecided]).problems
     assert problems
@@ -197,7 +197,7 @@ def test_the_demo_fails_when_a_session_reaches_no_verdict() -> None:
 
 def test_a_failed_session_needs_no_event_to_stop_waiting_but_still_fails_the_demo() -> None:
     session = DemoSession(1, "acc", WF, {})
-    failed = Tracked(session, sent_at=0.0, status="FAILED", outcome="FAILED")
+    failed = Tracked(session, started_at=0.0, status="FAILED", outcome="FAILED")
     assert failed.has_verdict  # nothing more will come: the wait ends
     failed.verdict = _verdict(events=(), ledger_decision=None, end_state="Failed")
     problems = _result([failed]).problems
@@ -207,7 +207,9 @@ def test_a_failed_session_needs_no_event_to_stop_waiting_but_still_fails_the_dem
 
 def test_the_table_shows_verdict_label_and_arrival_per_session() -> None:
     session = DemoSession(2, "acc", WF, {})
-    tracked = Tracked(session, sent_at=0.0, status="FINALIZED", outcome="FINALIZED", parts_landed=4)
+    tracked = Tracked(
+        session, started_at=0.0, status="FINALIZED", outcome="FINALIZED", parts_landed=4
+    )
     tracked.verdict = _verdict(
         reference="demo-2-reject",
         events=(_event("REJECTED", "REJECTED", "MANIPULATED_DOCUMENT", "polling"),),
