@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 from jumio_simulator.faults import FaultInjector
 
-CALLBACK_TIMEOUT_SECONDS = 2.0
+# Jumio documents no timeout for its callback POST; 10 s leaves a cold, loaded receiver time
+# to answer, while the pipeline still answers at once (it only records and signals).
+CALLBACK_TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Jumio Callback (simulator)"
 
 
