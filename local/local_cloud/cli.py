@@ -219,7 +219,12 @@ def command_demo(args: argparse.Namespace) -> int:
     try:
         with (
             sigterm_as_interrupt(),
-            running(port=args.port, echo_logs=args.verbose, template=args.template) as runtime,
+            running(
+                port=args.port,
+                echo_logs=args.verbose,
+                template=args.template,
+                function_env=demo.FUNCTION_ENV,
+            ) as runtime,
         ):
             print(
                 f"  endpoint {runtime.endpoint_url}, Jumio simulator {runtime.simulator.base_url}"

@@ -2,14 +2,16 @@
 
 Why this shape: a platform engineer should see every edge of the pipeline used the way
 production uses it — the sessions queue, S3 PutObject, the prepared-data queue, the
-retention-requests queue — and the demo should check the outcome from the outside (ledger,
-S3, DLQs, the simulator's own state) instead of trusting the functions' word for it.
+retention-requests queue, Jumio's callback URL, the verdict events on the bus — and the demo
+should check the outcome from the outside (ledger, S3, DLQs, Step Functions, the simulator's
+own state, the events a subscriber received) instead of trusting the functions' word for it.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,16 +19,22 @@ from typing import Any, TextIO
 
 from boto3.dynamodb.conditions import Key
 
-from local_cloud import demo_data
+from local_cloud import demo_data, demo_verdicts
 from local_cloud.demo_data import DemoSession
+from local_cloud.demo_verdicts import SessionVerdict, VerdictEvent, VerdictSubscriber
 from local_cloud.report import ProgressLine, format_table
 from local_cloud.runtime import LocalRuntime
 
 WORKFLOW_KEY = 10013  # ID + SELFIE + DATA (+ FACEMAP, web/SDK only)
 PARTS_PER_SESSION = 4  # FRONT, BACK, FACE, PREPARED_DATA
 TERMINAL = frozenset({"FINALIZED", "EXPIRED", "FAILED", "DELETED"})
+# Ledger statuses after which no verdict event will come (FINALIZED waits for the decision).
+NO_VERDICT_COMING = frozenset({"FAILED", "DELETED"})
+END_STATE_EVENTS = frozenset({"SucceedStateEntered", "FailStateEntered"})
 DLQS = ("CaptureEventsDLQ", "SessionsDLQ", "PreparedDataDLQ", "RetentionRequestsDLQ")
 POLL_SECONDS = 0.2
+# Added to every function's environment for the demo (local_cloud.demo_verdicts says why).
+FUNCTION_ENV = demo_verdicts.FUNCTION_ENV
 UPLOAD_THREADS = 8
 
 
@@ -45,6 +53,14 @@ class Tracked:
     finalized_after: float | None = None
     outcome: str = ""
     erased: bool = False
+    events: list[VerdictEvent] = field(default_factory=list)
+    verdict_after: float | None = None
+    verdict: SessionVerdict | None = None
+
+    @property
+    def has_verdict(self) -> bool:
+        """A verdict event arrived, or the ledger says none will."""
+        return bool(self.events) or self.status in NO_VERDICT_COMING
 
 
 @dataclass
@@ -70,6 +86,10 @@ class DemoResult:
     seconds: float = 0.0
 
     @property
+    def verdicts(self) -> list[SessionVerdict]:
+        return [t.verdict for t in self.tracked if t.verdict is not None]
+
+    @property
     def problems(self) -> list[str]:
         """Every reason the run is not a success (empty when it is)."""
         found = [
@@ -77,6 +97,7 @@ class DemoResult:
             for t in self.tracked
             if t.outcome != "FINALIZED"
         ]
+        found += demo_verdicts.verdict_problems(self.verdicts)
         found += [
             f"session {t.session.short_id}: finalize called "
             f"{self.finalize_counts.get(t.session.workflow_execution_id, 0)} times, not once"
@@ -107,6 +128,9 @@ class Demo:
         self.s3 = runtime.client("s3")
         self.bucket = runtime.stack.physical("CapturesBucket")
         self.ledger = runtime.resource("dynamodb").Table(runtime.stack.physical("LedgerTable"))
+        self.subscriber = VerdictSubscriber(
+            runtime.client("events"), self.sqs, str(runtime.stack.outputs["VerdictBusName"])
+        )
         self.tracked: list[Tracked] = []
 
     # ----------------------------------------------------------------------- helpers
@@ -136,7 +160,9 @@ class Demo:
         return response["Items"]
 
     def refresh(self) -> None:
-        """Read each session's ledger items; update status, parts landed, time to finalize."""
+        """Read each session's ledger items and the verdict events that arrived; update status,
+        parts landed, time to finalize, time to verdict."""
+        self._take_verdict_events()
         for tracked in self.tracked:
             items = self._session_items(tracked.session)
             head = next((item for item in items if item["sk"] == "SESSION"), None)
@@ -156,11 +182,24 @@ class Demo:
         registered = sum(1 for t in self.tracked if t.status != "SENT")
         landed = sum(t.parts_landed for t in self.tracked)
         finished = sum(1 for t in self.tracked if t.status in TERMINAL)
+        verdicts = sum(1 for t in self.tracked if t.events)
         total = len(self.tracked)
         self.progress.update(
             f"registered {registered}/{total}  parts landed {landed}/{total * PARTS_PER_SESSION}"
-            f"  finalized {finished}/{total}"
+            f"  finalized {finished}/{total}  verdicts {verdicts}/{total}"
         )
+
+    def _take_verdict_events(self) -> None:
+        """Events the subscriber's queue received since the last look, given to their session."""
+        by_id = {t.session.workflow_execution_id: t for t in self.tracked}
+        now = time.monotonic()
+        for event in self.subscriber.receive(now):
+            tracked = by_id.get(event.workflow_execution_id)
+            if tracked is None:
+                continue
+            tracked.events.append(event)
+            if tracked.verdict_after is None:
+                tracked.verdict_after = now - tracked.sent_at
 
     def _stuck(self) -> str:
         return ", ".join(
@@ -169,16 +208,54 @@ class Demo:
             if t.status not in TERMINAL
         )
 
+    def _without_verdict(self) -> str:
+        return ", ".join(
+            f"{t.session.short_id}={t.status}" for t in self.tracked if not t.has_verdict
+        )
+
     # ----------------------------------------------------------------------- steps
 
-    def register(self, count: int) -> None:
+    def subscribe_and_plan_callbacks(self, count: int) -> str:
+        """Subscribe to the verdict bus, build the callback URL, plan the callbacks' faults."""
+        self.subscriber.subscribe()
+        self.progress.say(
+            f"Subscribed to the verdict bus {self.subscriber.bus_name} as another service would: "
+            f"rule {self.subscriber.name} (source {demo_verdicts.EVENT_SOURCE}, "
+            f"detail-type {demo_verdicts.DETAIL_TYPE}) -> SQS queue "
+            f"{self.subscriber.name}, both created now"
+        )
+        url = demo_verdicts.operator_callback_url(
+            self.runtime.stack.outputs, self.runtime.client("secretsmanager")
+        )
+        self.runtime.simulator.admin.set_faults(demo_verdicts.callback_faults(count))
+        self.progress.say(
+            f"Callback URL for Jumio (output CallbackFunctionUrl + the CallbackSecret value): "
+            f"{demo_verdicts.masked(url)}\n"
+            f"  the simulator's callbacks, in the order they go out: "
+            f"{' / '.join(demo_verdicts.CALLBACK_PATTERN)} (repeated), so some verdicts arrive "
+            f"by callback and some by polling (poll schedule "
+            f"{demo_verdicts.FUNCTION_ENV['VERDICT_POLL_SCHEDULE_SECONDS']} s after finalize: "
+            "Jumio's, at a tenth)"
+        )
+        return url
+
+    def register(self, count: int, callback_url: str) -> None:
         """Create `count` accounts at the simulator and send them to the sessions queue."""
         self.progress.say(
             f"Creating {count} session(s) at the Jumio simulator (workflow {WORKFLOW_KEY}: "
-            "ID + SELFIE + DATA) and registering them through the sessions queue"
+            "ID + SELFIE + DATA; references "
+            + ", ".join(demo_data.reference(i + 1) for i in range(min(count, 3)))
+            + (", ..." if count > 3 else "")
+            + ") and registering them through the sessions "
+            "queue"
         )
         responses = [
-            self.runtime.simulator.create_account(workflow_key=WORKFLOW_KEY) for _ in range(count)
+            self.runtime.simulator.create_account(
+                workflow_key=WORKFLOW_KEY,
+                callback_url=callback_url,
+                customer_internal_reference=demo_data.reference(index + 1),
+            )
+            for index in range(count)
         ]
         now = time.monotonic()
         for index, response in enumerate(responses):
@@ -266,7 +343,7 @@ class Demo:
         self.progress.say(f"UPLOADED {rejection.key} (retake)")
 
     def wait_until_finalized(self) -> None:
-        """Every execution reaches an end state, or a timeout names the sessions still open."""
+        """Every session is finalized (or ended), or a timeout names the sessions still open."""
 
         def all_done() -> bool:
             self.refresh()
@@ -276,7 +353,67 @@ class Demo:
             self._wait("every execution to finalize", all_done)
         except DemoFailed as error:
             raise DemoFailed(f"{error}; still open: {self._stuck()}") from None
+
+    def wait_for_verdicts(self) -> None:
+        """Every session's verdict event reaches the subscriber (or the ledger says none will),
+        and every execution has ended; a timeout names the sessions without a verdict."""
+
+        def all_decided() -> bool:
+            self.refresh()
+            return all(t.has_verdict for t in self.tracked)
+
+        try:
+            self._wait("every session's verdict", all_decided)
+        except DemoFailed as error:
+            raise DemoFailed(f"{error}; no verdict yet: {self._without_verdict()}") from None
+        self._wait("every execution to reach its end state", self._executions_ended)
         self.progress.close()
+
+    def _execution_arn(self, tracked: Tracked) -> str | None:
+        head = next((i for i in self._session_items(tracked.session) if i["sk"] == "SESSION"), {})
+        arn = head.get("executionArn")
+        return None if arn is None else str(arn)
+
+    def _executions_ended(self) -> bool:
+        sfn = self.runtime.client("stepfunctions")
+        for tracked in self.tracked:
+            arn = self._execution_arn(tracked)
+            if arn and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                return False
+        return True
+
+    def _end_state(self, execution_arn: str | None) -> str | None:
+        """The name of the Succeed or Fail state the execution ended in (its history)."""
+        if execution_arn is None:
+            return None
+        sfn = self.runtime.client("stepfunctions")
+        history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)
+        names = [
+            event["stateEnteredEventDetails"]["name"]
+            for event in history["events"]
+            if event["type"] in END_STATE_EVENTS
+        ]
+        return names[-1] if names else None
+
+    def collect_verdicts(self) -> None:
+        """Put together, per session, the events received, the ledger's decision, the end state
+        in Step Functions and what the simulator did with the callback."""
+        self.runtime.simulator.admin.flush_callbacks()  # a late duplicate goes out now
+        self.refresh()
+        fates = demo_verdicts.callback_fates(self.runtime.simulator.admin.callbacks())
+        for tracked in self.tracked:
+            session = tracked.session
+            head = next((i for i in self._session_items(session) if i["sk"] == "SESSION"), {})
+            decision = head.get("decision") or {}
+            tracked.verdict = SessionVerdict(
+                short_id=session.short_id,
+                reference=demo_data.reference(session.index),
+                events=tuple(tracked.events),
+                ledger_decision=decision.get("type"),
+                ledger_source=head.get("verdictSource"),
+                end_state=self._end_state(head.get("executionArn")),
+                callback=fates.get(session.workflow_execution_id, demo_verdicts.CallbackFate()),
+            )
 
     def erase_one(self) -> dict[str, bool]:
         """Send a SESSION-scope retention request and check it was honoured everywhere."""
@@ -325,6 +462,7 @@ class Demo:
             "audit record says COMPLETED": final.get("outcome") == "COMPLETED",
             "ledger status DELETED": head.get("status") == "DELETED",
             "no token or task token left in the ledger": "taskToken" not in head
+            and "verdictTaskToken" not in head
             and not any("token" in c for c in credentials.values() if isinstance(c, dict)),
             "the simulator says the workflow execution is deleted": bool(jumio.get("deleted")),
             "the idempotency records of its captures are gone": idempotency_before
@@ -357,10 +495,13 @@ class Demo:
     def run(self, count: int) -> DemoResult:
         """The whole story; raises DemoFailed on a timeout, returns the observations otherwise."""
         started = time.monotonic()
-        self.register(count)
+        callback_url = self.subscribe_and_plan_callbacks(count)
+        self.register(count, callback_url)
         rejection = self.upload()
         self.show_rejection_and_retake(rejection)
         self.wait_until_finalized()
+        self.wait_for_verdicts()
+        self.collect_verdicts()
         finalize_counts = {
             wf_id: int(state.get("finalizeCount", 0))
             for wf_id, state in self.runtime.simulator.admin.state()["workflowExecutions"].items()
@@ -376,29 +517,47 @@ class Demo:
         )
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def session_table(result: DemoResult) -> str:
-    """One row per session: ids, parts, outcome, finalize calls, time to finalize, erased."""
+    """One row per session: ids, parts, finalize calls, the verdict and how it arrived, the end
+    state, times to finalize and to verdict, erased."""
     headers = [
         "session",
         "workflow execution",
         "parts landed",
-        "outcome",
         "finalize calls",
+        "verdict",
+        "label",
+        "arrived by",
+        "callback",
+        "end state",
         "s to finalize",
+        "s to verdict",
         "erased",
     ]
-    rows = [
-        [
-            f"demo-{t.session.index}",
-            t.session.short_id,
-            f"{t.parts_landed}/{PARTS_PER_SESSION}",
-            t.outcome or t.status,
-            result.finalize_counts.get(t.session.workflow_execution_id, 0),
-            "-" if t.finalized_after is None else f"{t.finalized_after:.1f}",
-            "yes" if t.erased else "-",
-        ]
-        for t in result.tracked
-    ]
+    rows = []
+    for t in result.tracked:
+        verdict = t.verdict
+        event = None if verdict is None else verdict.event
+        rows.append(
+            [
+                demo_data.reference(t.session.index),
+                t.session.short_id,
+                f"{t.parts_landed}/{PARTS_PER_SESSION}",
+                result.finalize_counts.get(t.session.workflow_execution_id, 0),
+                "-" if event is None else event.verdict,
+                "-" if event is None or not event.label else event.label,
+                "-" if event is None else event.source or "-",
+                "-" if verdict is None else verdict.callback.description,
+                "-" if verdict is None or verdict.end_state is None else verdict.end_state,
+                _seconds(t.finalized_after),
+                _seconds(t.verdict_after),
+                "yes" if t.erased else "-",
+            ]
+        )
     return format_table(headers, rows)
 
 
@@ -413,7 +572,10 @@ def run(runtime: LocalRuntime, sessions: int, out: TextIO, *, timeout: float) ->
     demo.progress.say("", stamp=False)
     demo.progress.say(session_table(result), stamp=False)
     demo.progress.say(
-        "(s to finalize: from the registration message to the end state in the ledger; "
+        "(verdict, label, arrived by: from the 'Verification Completed' event the demo's own "
+        "subscriber queue received; callback: what the simulator did with Jumio's callback; "
+        "end state: the execution's last state in Step Functions; s to finalize / to verdict: "
+        "from the registration message to FINALIZED in the ledger / to the event's arrival; "
         "finalize calls: as counted by the Jumio simulator)",
         stamp=False,
     )
@@ -422,10 +584,15 @@ def run(runtime: LocalRuntime, sessions: int, out: TextIO, *, timeout: float) ->
         lines = "\n".join(f"  - {problem}" for problem in problems)
         demo.progress.say(f"\nDEMO FAILED:\n{lines}", stamp=False)
         return 1
+    verdicts = Counter(v.event.verdict for v in result.verdicts if v.event is not None)
+    arrivals = demo_verdicts.arrival_counts(result.verdicts)
     demo.progress.say(
-        f"\nDEMO OK: {len(result.tracked)} session(s) finalized exactly once, one capture "
-        f"rejected ({result.rejection.reason}) and retaken, one session erased; "
-        f"{result.seconds:.1f} s",
+        f"\nDEMO OK: {len(result.tracked)} session(s) finalized exactly once and decided ("
+        + ", ".join(f"{verdict} {n}" for verdict, n in sorted(verdicts.items()))
+        + "; by "
+        + ", ".join(f"{source} {n}" for source, n in sorted(arrivals.items()))
+        + f"), one capture rejected ({result.rejection.reason}) and retaken, one session "
+        f"erased; {result.seconds:.1f} s",
         stamp=False,
     )
     return 0

@@ -108,9 +108,22 @@ class DemoSession:
         return f"PART#{self.credential_ids[category]}#{classifier}"
 
 
+# Which decision each session asks the simulator for, by a marker in its reference (the
+# simulator's rule, docs/simulator.md): session 2 is rejected, session 3 gets a warning, every
+# other one passes. A 3-session demo thus shows each verdict once.
+VERDICT_MARKERS = {2: "reject", 3: "warn"}
+
+
+def reference(index: int) -> str:
+    """The session's non-PII reference: customerInternalReference at Jumio and `reference` in
+    the registration (and so in the verdict event), e.g. `demo-2-reject`."""
+    marker = VERDICT_MARKERS.get(index)
+    return f"demo-{index}-{marker}" if marker else f"demo-{index}"
+
+
 def registration_message(response: dict[str, Any], index: int) -> dict[str, Any]:
     """The sessions-queue body: Jumio's response wrapped with its lifetime and a non-PII label."""
-    return {"account": response, "tokenLifetime": TOKEN_LIFETIME, "reference": f"demo-{index}"}
+    return {"account": response, "tokenLifetime": TOKEN_LIFETIME, "reference": reference(index)}
 
 
 def prepared_data_message(session: DemoSession) -> dict[str, Any]:

@@ -15,6 +15,7 @@ so stopping never waits on an idle keep-alive client.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -244,7 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug here must still answer, as Lambda's front end would
             print(f"[function url] request failed: {type(exc).__name__}")
             response = bad_gateway()
-        self._write(response)
+        # The caller may have given up waiting (a client timeout): the answer has nowhere to go.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._write(response)
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)

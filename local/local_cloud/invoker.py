@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from local_cloud import function_urls
+from local_cloud import function_urls, s3_post_uploads
 from local_cloud.lambda_bootstrap import (
     LambdaContext,
     error_payload,
@@ -167,8 +167,10 @@ def uninstall() -> None:
     """Put moto's own runner back and stop every warm worker (server.stop() calls this).
 
     Function URL servers invoke through this runner, so they stop here too: this is the
-    teardown both the local cloud and the in-process test fixtures already call."""
+    teardown both the local cloud and the in-process test fixtures already call. The POST
+    policy check on S3 form uploads is removed here for the same reason."""
     function_urls.stop_all()
+    s3_post_uploads.uninstall()
     _stop_runner()
     _snapshot_environ(False)
     if "original" in _installed:

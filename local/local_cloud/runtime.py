@@ -173,9 +173,10 @@ def running(
     parameters: dict[str, Any] | None = None,
     template: Path = TEMPLATE,
     function_url_ports: dict[str, int] | None = None,
+    function_env: dict[str, str] | None = None,
 ) -> Iterator[LocalRuntime]:
     """Start simulator, moto server, stack (with its function URLs) and pollers; on exit stop
-    them in reverse order."""
+    them in reverse order. `function_env` is added to every function's environment."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per moto request
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
@@ -183,7 +184,7 @@ def running(
     with ExitStack() as cleanup:
         cleanup.callback(reap_children)  # last: any Lambda child still alive is ended by pid
         simulator = cleanup.enter_context(run_simulator(processing_delay=processing_delay))
-        cloud = server.start(port, echo_logs=echo_logs)
+        cloud = server.start(port, echo_logs=echo_logs, function_env=function_env)
         cleanup.callback(cloud.stop)  # also stops the invoker's warm Lambda workers
         stack = provision(
             template,

@@ -58,7 +58,7 @@ def _session_members(session_id: int) -> list[int]:
     return members
 
 
-def test_demo_with_three_sessions_finalizes_all_and_shows_the_rejection() -> None:
+def test_demo_with_three_sessions_finalizes_all_shows_the_rejection_and_each_verdict() -> None:
     process = subprocess.Popen(
         [*CLI, "demo", "--sessions", "3"],
         cwd=ROOT,
@@ -79,8 +79,21 @@ def test_demo_with_three_sessions_finalizes_all_and_shows_the_rejection() -> Non
     assert _session_members(process.pid) == []  # no Lambda worker outlived the demo
     rows = [line.split() for line in completed.stdout.splitlines() if line.startswith("demo-")]
     assert len(rows) == 3, completed.stdout[-3000:]
-    assert all(row[2] == "4/4" and row[3] == "FINALIZED" and row[4] == "1" for row in rows), rows
+    # session, workflow execution, parts landed, finalize calls, verdict, label, arrived by,
+    # callback, end state, s to finalize, s to verdict, erased
+    assert all(row[2] == "4/4" and row[3] == "1" for row in rows), rows
+    verdicts = {row[0]: (row[4], row[5], row[8]) for row in rows}
+    assert verdicts == {
+        "demo-1": ("PASSED", "PASSED", "Passed"),
+        "demo-2-reject": ("REJECTED", "MANIPULATED_DOCUMENT", "Rejected"),
+        "demo-3-warn": ("WARNING", "ALERT", "Warning"),
+    }, rows
+    # The second callback to go out is dropped: that session's verdict can only come by polling.
+    assert [row[6] for row in rows if row[7] == "dropped"] == ["polling"], rows
+    assert all(row[6] in ("callback", "polling") for row in rows), rows
     assert sum(1 for row in rows if row[-1] == "yes") == 1, rows
+    assert "Callback URL for Jumio" in completed.stdout
+    assert "<CallbackSecret, 48 characters>" in completed.stdout
     assert re.search(r"REJECTED captures/\S+/FRONT\.jpg$", completed.stdout, re.M)
     assert "reason TOO_SMALL:" in completed.stdout
     assert "object tag: rejection-reason=TOO_SMALL" in completed.stdout

@@ -1,9 +1,12 @@
-"""Which faults the simulator injects during a soak, and on which routes.
+"""Which faults the simulator injects during a soak, on which routes, and on its callbacks.
 
-Why only the Credentials-API routes: those are the calls the pipeline makes (add/update part,
-prepared data, document, finalize, deletes). The token and account routes stay clean, because
-the soak itself creates the accounts before the faults are switched on, and a fault there
-would break the soak's own set-up rather than test the pipeline.
+Why these routes: they are the calls the pipeline makes — the Credentials API (add/update
+part, prepared data, document, finalize, deletes) and the retrieval API (status and details,
+read to settle an uncertain answer, to poll for the verdict and to read the decision). The
+token and account routes stay clean, because the soak itself creates the accounts before the
+faults are switched on, and a fault there would break the soak's own set-up rather than test
+the pipeline. Jumio's callbacks are dropped, sent twice and delayed, as Jumio documents no
+redelivery: the verdict must then come by polling, and a second copy must change nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,17 @@ CREDENTIALS_ROUTES = (
     "delete_part",
     "delete_pages",
 )
+RETRIEVAL_ROUTES = ("status", "details")
+PIPELINE_ROUTES = (*CREDENTIALS_ROUTES, *RETRIEVAL_ROUTES)
+# One callback in five dropped, one in five sent twice (the copy up to 10 s later); each copy
+# waits up to 2 s, so most callbacks still come before the first poll (4 s after finalize with
+# the soak's schedule, Jumio's at a tenth).
+CALLBACK_FAULTS: dict[str, Any] = {
+    "pDrop": 0.2,
+    "pDuplicate": 0.2,
+    "delayMs": [0, 2000],
+    "duplicateDelayMs": [0, 10000],
+}
 # About 20% 5xx, 10% 429 with Retry-After, 5% processed but the response dropped.
 DEFAULT_RATES: dict[str, float] = {
     "p500": 0.10,
@@ -55,9 +69,24 @@ def parse_rates(text: str, base: Mapping[str, float] = DEFAULT_RATES) -> dict[st
 
 
 def fault_config(rates: Mapping[str, float], seed: int) -> dict[str, Any]:
-    """The simulator's `POST /__admin/faults` body: the same rates on every Credentials route."""
+    """The simulator's `POST /__admin/faults` body: the same rates on every route the pipeline
+    calls, and the callback faults."""
     spec = {name: value for name, value in rates.items() if value}
-    return {"seed": seed, "routes": {route: dict(spec) for route in CREDENTIALS_ROUTES}}
+    return {
+        "seed": seed,
+        "routes": {route: dict(spec) for route in PIPELINE_ROUTES},
+        "callbacks": dict(CALLBACK_FAULTS),
+    }
+
+
+def describe_callbacks() -> str:
+    """One line for the report, e.g. `callbacks: pDrop=0.2 pDuplicate=0.2 ...`."""
+    delay, late = CALLBACK_FAULTS["delayMs"], CALLBACK_FAULTS["duplicateDelayMs"]
+    return (
+        f"callbacks dropped {CALLBACK_FAULTS['pDrop']:g}, sent twice "
+        f"{CALLBACK_FAULTS['pDuplicate']:g}, delayed {delay[0]}-{delay[1]} ms "
+        f"(second copy {late[0]}-{late[1]} ms)"
+    )
 
 
 def describe(rates: Mapping[str, float]) -> str:

@@ -1,10 +1,13 @@
-"""Reading the outcome from the outside: the ledger, the simulator's admin API, every DLQ.
+"""Reading the outcome from the outside: the ledger, Step Functions, the simulator's admin
+API, the verdict events a subscriber received, every DLQ.
 
-Why from the outside: the soak must not take the pipeline's word for anything. Sessions and
-parts come from the ledger table, what Jumio holds and how often finalize ran from the
-simulator's own state, and dead letters from every queue that some queue's redrive policy names
-(so a DLQ added to template.yaml later is read too). Only ids, statuses, counters and `reason`
-attributes are kept: never a message body, token or personal value.
+Why from the outside: the soak must not take the pipeline's word for anything. Sessions, parts
+and decisions come from the ledger table, end states from each execution's history, what Jumio
+holds, how often finalize ran and what became of each callback from the simulator's own state,
+the published verdicts from the soak's own subscriber queue, and dead letters from every queue
+that some queue's redrive policy names (so a DLQ added to template.yaml later is read too).
+Only ids, statuses, counters, decision types and `reason` attributes are kept: never a message
+body, token or personal value.
 """
 
 from __future__ import annotations
@@ -16,8 +19,18 @@ from urllib.parse import unquote_plus
 
 from boto3.dynamodb.conditions import Key
 
-from tests.soak.figures import NO_REASON, DeadLetter, JumioPart, JumioRequest, SessionView
+from local_cloud.demo_verdicts import CallbackFate, VerdictEvent
+from tests.soak.figures import (
+    NO_REASON,
+    DeadLetter,
+    EventSeen,
+    JumioPart,
+    JumioRequest,
+    SessionView,
+)
 from tests.soak.workload import PARTS, PREPARED_DATA, SoakSession
+
+END_STATE_EVENTS = frozenset({"SucceedStateEntered", "FailStateEntered"})
 
 _DLQ_PART = {"SessionsDLQ": "registration", "PreparedDataDLQ": PREPARED_DATA}
 _RECEIVE_HIDE_SECONDS = 900  # read each DLQ message once; the run ends long before it returns
@@ -47,13 +60,62 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def session_ended(items: Iterable[dict[str, Any]]) -> bool:
+    """The ledger says the session is over: EXPIRED, FAILED, or FINALIZED with a decision."""
+    head = next((item for item in items if item["sk"] == "SESSION"), None)
+    if head is None:
+        return False
+    if head["status"] == "FINALIZED":
+        return "decision" in head
+    return head["status"] in ("EXPIRED", "FAILED")
+
+
+def execution_arn(items: Iterable[dict[str, Any]]) -> str | None:
+    """The session's Step Functions execution, as the ledger records it."""
+    head = next((item for item in items if item["sk"] == "SESSION"), {})
+    arn = head.get("executionArn")
+    return None if arn is None else str(arn)
+
+
+def running(sfn: Any, arn: str | None) -> bool:
+    """Whether an execution is still running (one that never started is not)."""
+    return arn is not None and sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+
+def end_state(sfn: Any, arn: str | None) -> str | None:
+    """The Succeed or Fail state an execution ended in, from its history; None if none yet."""
+    if arn is None:
+        return None
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    names = [
+        event["stateEnteredEventDetails"]["name"]
+        for event in history
+        if event["type"] in END_STATE_EVENTS
+    ]
+    return names[-1] if names else None
+
+
+def events_seen(events: Iterable[VerdictEvent]) -> dict[str, tuple[EventSeen, ...]]:
+    """Workflow execution id → the verdict events received for it, in arrival order."""
+    seen: dict[str, list[EventSeen]] = {}
+    for event in events:
+        seen.setdefault(event.workflow_execution_id, []).append(
+            EventSeen(event.verdict, event.decision, event.source)
+        )
+    return {wf: tuple(found) for wf, found in seen.items()}
+
+
 def session_view(
     session: SoakSession,
     items: list[dict[str, Any]],
     jumio: dict[str, Any] | None,
     sent_early: tuple[str, ...] = (),
+    *,
+    end: str | None = None,
+    events: tuple[EventSeen, ...] = (),
+    callback: CallbackFate | None = None,
 ) -> SessionView:
-    """One session's ledger items and simulator state as a SessionView."""
+    """One session's ledger items, simulator state, end state and events as a SessionView."""
     head = next((item for item in items if item["sk"] == "SESSION"), {})
     ledger_parts: dict[str, str] = {}
     rejections: dict[str, str] = {}
@@ -75,6 +137,7 @@ def session_view(
                 updates=int(counters.get("updates", 0)),
             )
     status = head.get("status")
+    decision = head.get("decision") or {}
     return SessionView(
         label=session.label,
         workflow_execution_id=session.workflow_execution_id,
@@ -89,26 +152,45 @@ def session_view(
         document_pages=pages,
         pages_sent=0,
         sent_before_registration=sent_early,
+        reference=session.reference,
+        decision=decision.get("type"),
+        verdict_source=head.get("verdictSource"),
+        decided_at=_int_or_none(head.get("decidedAt")),
+        end_state=end,
+        events=events,
+        callback="" if callback is None else callback.description,
+        outcome_error=None if head.get("outcomeError") is None else str(head["outcomeError"]),
     )
 
 
 def session_views(
     table: Any,
+    sfn: Any,
     admin_state: dict[str, Any],
     sessions: list[SoakSession],
     sent_early: dict[str, tuple[str, ...]],
+    events: dict[str, tuple[EventSeen, ...]],
+    callbacks: dict[str, CallbackFate],
 ) -> list[SessionView]:
-    """Every session, from the ledger and the simulator's `GET /__admin/state`."""
+    """Every session, from the ledger, Step Functions, the simulator's `GET /__admin/state`,
+    the events received and the simulator's callback log."""
     executions = admin_state.get("workflowExecutions", {})
-    return [
-        session_view(
-            s,
-            ledger_items(table, s.workflow_execution_id),
-            executions.get(s.workflow_execution_id),
-            sent_early.get(s.workflow_execution_id, ()),
+    views = []
+    for s in sessions:
+        wf = s.workflow_execution_id
+        items = ledger_items(table, wf)
+        views.append(
+            session_view(
+                s,
+                items,
+                executions.get(wf),
+                sent_early.get(wf, ()),
+                end=end_state(sfn, execution_arn(items)),
+                events=events.get(wf, ()),
+                callback=callbacks.get(wf),
+            )
         )
-        for s in sessions
-    ]
+    return views
 
 
 def jumio_requests(entries: list[dict[str, Any]]) -> list[JumioRequest]:

@@ -2,17 +2,27 @@
 
 What it does, on the local cloud started the way `make demo` starts it (moto server, Lambda
 worker processes, SQS pollers, Jumio simulator):
-1. creates N accounts at the simulator (workflow 10013: ID front/back, SELFIE face, DATA
-   prepared data; a short token lifetime, so that a session that cannot finish expires and is
-   counted) while faults are still off;
-2. switches faults on for the Credentials-API routes (tests/soak/fault_plan.py);
-3. delivers, in one seeded race from a thread pool, every registration (sessions queue), every
+1. subscribes to the stack's verdict bus (a rule and an SQS queue created at run time, as a
+   subscribing service would) and builds Jumio's callback URL from the stack's outputs and the
+   CallbackSecret value;
+2. creates N accounts at the simulator (workflow 10013: ID front/back, SELFIE face, DATA
+   prepared data; that callback URL; a reference whose marker chooses the decision, see
+   tests/soak/workload.py; a short token lifetime, so that a session that cannot finish
+   expires and is counted) while faults are still off;
+3. switches faults on for the routes the pipeline calls and for the callbacks
+   (tests/soak/fault_plan.py);
+4. delivers, in one seeded race from a thread pool, every registration (sessions queue), every
    capture (S3 PutObject, and the same S3 notification a second time) and every prepared-data
    message (prepared-data queue);
-4. waits until every session has an end state in the ledger, or the deadline;
-5. reads the outcome from the outside (ledger, simulator, every DLQ) and prints the figures
-   (tests/soak/figures.py). Exit 0 only if the goal holds: N sessions finalized exactly once,
+5. waits until every session has ended in the ledger (decided, expired or failed) and its
+   execution has stopped, or the deadline;
+6. reads the outcome from the outside (ledger, Step Functions histories, simulator, the events
+   received, every DLQ) and prints the figures (tests/soak/figures.py). Exit 0 only if the goal
+   holds: N sessions finalized exactly once and decided exactly once as asked (one event each),
    none stuck, no part lost, no duplicate part at Jumio, no message in any DLQ.
+
+The functions poll for the verdict on Jumio's schedule at a tenth (first poll 4 s after
+finalize instead of 40 s; local_cloud.demo_verdicts), so that a dropped callback costs seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +35,9 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from local_cloud import demo_verdicts
 from local_cloud.cli import sigterm_as_interrupt
+from local_cloud.demo_verdicts import VerdictSubscriber
 from local_cloud.report import ProgressLine, format_table
 from local_cloud.runtime import LocalRuntime, running
 from tests.soak import fault_plan, figures, observe
@@ -44,6 +56,7 @@ from tests.soak.workload import (
 
 SOURCE_QUEUES = ("SessionsQueue", "CaptureEventsQueue", "PreparedDataQueue")
 POLL_SECONDS = 2.0
+SUBSCRIBER_NAME = "soak-verdict-subscriber"  # the run-time rule and queue on the verdict bus
 PROGRESS_EVERY_SECONDS = 30.0
 DEADLINE_MARGIN_SECONDS = 180  # past the token lifetime: time for expiry to be recorded
 # moto's ASL interpreter logs every failed state at ERROR, retried and caught ones included;
@@ -86,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tests.soak",
         description="Soak the pipeline on the local cloud: N racing sessions, faults, "
-        "every S3 notification twice. Exit 0 only if every session is finalized exactly once.",
+        "every S3 notification twice, callbacks dropped and sent twice. Exit 0 only if every "
+        "session is finalized exactly once and decided exactly once as asked.",
     )
     parser.add_argument("--sessions", type=_positive_int, default=50, help="N (default 50)")
     parser.add_argument("--seed", type=int, default=1, help="race order and faults (default 1)")
@@ -131,19 +145,33 @@ class Soak:
         self.out = out
         self.progress = ProgressLine(out)
         self.sqs = runtime.client("sqs")
+        self.sfn = runtime.client("stepfunctions")
         self.ledger = runtime.resource("dynamodb").Table(runtime.stack.physical("LedgerTable"))
+        self.subscriber = VerdictSubscriber(
+            runtime.client("events"),
+            self.sqs,
+            str(runtime.stack.outputs["VerdictBusName"]),
+            name=SUBSCRIBER_NAME,
+        )
 
     def say(self, text: str) -> None:
         self.progress.say(text)
 
     def prepare(self) -> tuple[list[SoakSession], dict[tuple[int, str], bytes]]:
-        """Accounts at the simulator (faults still off) and one distinct JPEG per capture."""
+        """The verdict subscription, accounts at the simulator with the callback URL (faults
+        still off) and one distinct JPEG per capture."""
+        self.subscriber.subscribe()
+        callback_url = demo_verdicts.operator_callback_url(
+            self.runtime.stack.outputs, self.runtime.client("secretsmanager")
+        )
         lifetime = self.args.token_lifetime
         self.say(
-            f"creating {self.args.sessions} account(s) at the simulator, tokenLifetime {lifetime}"
+            f"subscribed to {self.subscriber.bus_name} (rule + queue "
+            f"{self.subscriber.name}); creating {self.args.sessions} account(s) at the "
+            f"simulator, tokenLifetime {lifetime}, callbackUrl {demo_verdicts.masked(callback_url)}"
         )
         sessions = create_sessions(
-            self.runtime.simulator.create_account, self.args.sessions, lifetime
+            self.runtime.simulator.create_account, self.args.sessions, lifetime, callback_url
         )
         images = {
             (s.index, classifier): capture_image(s.index, classifier)
@@ -161,7 +189,7 @@ class Soak:
             admin.set_faults(fault_plan.fault_config(self.args.fault_rates, self.args.seed))
             description = (
                 f"{fault_plan.describe(self.args.fault_rates)} on "
-                f"{', '.join(fault_plan.CREDENTIALS_ROUTES)}"
+                f"{', '.join(fault_plan.PIPELINE_ROUTES)}; {fault_plan.describe_callbacks()}"
             )
         admin.clear_requests()
         return description
@@ -189,33 +217,37 @@ class Soak:
         return deliverer
 
     def wait(self, sessions: list[SoakSession], deadline: float) -> bool:
-        """Poll the ledger until every session has an end state (True) or the deadline (False).
+        """Poll the ledger until every session has ended and its execution stopped (True), or
+        the deadline (False).
 
         A progress line is printed when the counts change, and every half minute regardless.
         """
         last_counts, last_shown = "", 0.0
         while True:
-            statuses, landed = [], 0
+            statuses, landed, ended, arns = [], 0, 0, []
             for session in sessions:
                 items = observe.ledger_items(self.ledger, session.workflow_execution_id)
                 statuses.append(observe.session_status(items))
+                ended += observe.session_ended(items)
+                arns.append(observe.execution_arn(items))
                 landed += sum(
                     1
                     for i in items
                     if i["sk"].startswith("PART#") and i.get("status") == "UPLOADED"
                 )
+            self.subscriber.receive(time.monotonic())
             total = len(sessions)
             counts = (
                 f"registered {sum(s is not None for s in statuses)}/{total}  "
                 f"parts landed {landed}/{total * len(PARTS)}  "
-                f"ended {sum(s in figures.END_STATES for s in statuses)}/{total}  "
-                f"(finalized {statuses.count('FINALIZED')})"
+                f"finalized {statuses.count('FINALIZED')}  ended {ended}/{total}  "
+                f"events {len(self.subscriber.received)}"
             )
             now = time.monotonic()
             if counts != last_counts or now - last_shown >= PROGRESS_EVERY_SECONDS:
                 self.progress.update(f"{counts}  {max(0.0, deadline - now):.0f} s left")
                 last_counts, last_shown = counts, now
-            if all(status in figures.END_STATES for status in statuses):
+            if ended == total and not any(observe.running(self.sfn, arn) for arn in arns):
                 return True
             if now >= deadline:
                 return False
@@ -228,7 +260,13 @@ class Soak:
         stack = self.runtime.stack
         admin = self.runtime.simulator.admin
         early = sent_before_registration(deliverer.finished)
-        views = observe.session_views(self.ledger, admin.state(), sessions, early)
+        admin.flush_callbacks()  # late duplicates go out now: they must change nothing
+        self.subscriber.receive(time.monotonic())
+        events = observe.events_seen(event for event, _ in self.subscriber.received)
+        callbacks = demo_verdicts.callback_fates(admin.callbacks())
+        views = observe.session_views(
+            self.ledger, self.sfn, admin.state(), sessions, early, events, callbacks
+        )
         queues = {
             logical_id: stack.physical(logical_id)
             for logical_id, resource in stack.resources.items()
@@ -251,6 +289,10 @@ class Soak:
             "",
             figures.figures_table(result),
             "",
+            "Verdicts (asked by the reference; published: the event the soak's subscriber got;",
+            " arrived by: the ledger's verdictSource; callback: what the simulator did with it):",
+            figures.verdict_table(views),
+            "",
             "Dead letters (every DLQ of the stack, by its `reason` message attribute):",
             figures.dead_letter_table(result),
             "",
@@ -269,7 +311,7 @@ class Soak:
             ),
             "(not judged: a message in flight waits out its queue's visibility timeout)",
             "",
-            "Sessions not finalized exactly once:",
+            "Sessions not finalized or not decided exactly once:",
             figures.failing_sessions_table(views, letters),
             "",
         ]
@@ -279,7 +321,10 @@ class Soak:
         if problems:
             print_("SOAK GOAL NOT MET: " + "; ".join(problems), stamp=False)
             return 1
-        print_(f"SOAK GOAL MET: {len(sessions)} session(s) finalized exactly once", stamp=False)
+        print_(
+            f"SOAK GOAL MET: {len(sessions)} session(s) finalized and decided exactly once",
+            stamp=False,
+        )
         return 0
 
     def run(self, tap: NotificationTap) -> int:
@@ -295,7 +340,7 @@ class Soak:
         )
         deadline = time.monotonic() + budget
         deliverer = self.deliver(sessions, images, tap)
-        self.say("everything sent; waiting for every session to reach an end state in the ledger")
+        self.say("everything sent; waiting for every session to end (verdict, expired or failed)")
         try:
             finished = self.wait(sessions, deadline)
         except KeyboardInterrupt:  # Ctrl-C ends the wait early; the figures are still printed
@@ -318,7 +363,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
         with (
             sigterm_as_interrupt(),
             NotificationTap() as tap,
-            running(echo_logs=args.verbose) as runtime,
+            running(echo_logs=args.verbose, function_env=demo_verdicts.FUNCTION_ENV) as runtime,
         ):
             print(
                 f"  endpoint {runtime.endpoint_url}, Jumio simulator {runtime.simulator.base_url}",

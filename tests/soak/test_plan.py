@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
+from collections import Counter
 
 import pytest
 
+from local_cloud.demo_verdicts import expected_verdict
 from tests.soak import fault_plan
 from tests.soak.workload import (
     CAPTURE,
@@ -13,6 +16,7 @@ from tests.soak.workload import (
     REGISTRATION,
     Delivery,
     SoakSession,
+    create_sessions,
     race,
     sent_before_registration,
 )
@@ -45,13 +49,13 @@ def test_data_first_puts_every_registration_last() -> None:
     assert REGISTRATION not in kinds[:-4]
 
 
-def test_fault_rates_override_the_defaults_and_apply_to_credentials_routes_only() -> None:
+def test_fault_rates_override_the_defaults_and_apply_to_the_pipelines_routes_only() -> None:
     rates = fault_plan.parse_rates("p500=0.2, pDrop=0, retryAfter=2")
 
     config = fault_plan.fault_config(rates, seed=7)
 
     assert config["seed"] == 7
-    assert set(config["routes"]) == set(fault_plan.CREDENTIALS_ROUTES)
+    assert set(config["routes"]) == {*fault_plan.CREDENTIALS_ROUTES, "status", "details"}
     assert "token" not in config["routes"]
     assert "account_create" not in config["routes"]
     assert config["routes"]["add_part"] == {
@@ -72,6 +76,9 @@ def test_the_default_plan_is_accepted_by_the_simulator(simulator) -> None:
     answer = simulator.admin.set_faults(fault_plan.fault_config(fault_plan.DEFAULT_RATES, 1))
 
     assert answer["routes"]["finalize"]["pDrop"] == 0.05
+    assert answer["routes"]["status"]["pDrop"] == 0.05
+    assert answer["callbacks"]["pDrop"] == 0.2
+    assert answer["callbacks"]["pDuplicate"] == 0.2
 
 
 def test_parts_sent_before_their_registration_are_named_per_session() -> None:
@@ -86,3 +93,30 @@ def test_parts_sent_before_their_registration_are_named_per_session() -> None:
     ]
 
     assert sent_before_registration(finished) == {"wf-0": ("PREPARED_DATA", "FRONT")}
+
+
+def test_sessions_carry_the_callback_url_and_references_that_ask_for_each_verdict() -> None:
+    asked: list[dict[str, object]] = []
+
+    def create_account(key, **options):
+        asked.append({"key": key, **options})
+        index = len(asked)
+        return {
+            "account": {"id": f"acc-{index}"},
+            "workflowExecution": {
+                "id": f"wf-{index}",
+                "credentials": [{"id": "c1", "category": "ID", "api": {"token": "t"}}],
+            },
+        }
+
+    sessions = create_sessions(create_account, 20, "10m", "http://127.0.0.1:9/secret")
+
+    assert {a["callback_url"] for a in asked} == {"http://127.0.0.1:9/secret"}
+    references = [a["customer_internal_reference"] for a in asked]
+    assert references == [s.reference for s in sessions]
+    assert Counter(expected_verdict(r) for r in references) == {
+        "PASSED": 14,
+        "REJECTED": 2,
+        "WARNING": 4,  # two warnings and two NOT_EXECUTED
+    }
+    assert json.loads(sessions[1].registration)["reference"] == "soak-2-reject"

@@ -23,6 +23,10 @@ from local_cloud.demo_data import fake_prepared_data
 from tests.soak.notification_tap import NotificationTap, check_names_object
 
 WORKFLOW_KEY = 10013  # ID + SELFIE + DATA (+ FACEMAP, web/SDK only)
+# The decision each session asks the simulator for, by a marker in its reference (index % 10):
+# one in ten rejected, one in ten a warning, one in ten not executed (a warning too), the rest
+# passed.
+VERDICT_MARKERS = {2: "reject", 5: "warn", 8: "notexec"}
 CAPTURES = (("ID", "FRONT"), ("ID", "BACK"), ("SELFIE", "FACE"))
 PREPARED_DATA = "PREPARED_DATA"
 PARTS = (*(classifier for _, classifier in CAPTURES), PREPARED_DATA)
@@ -46,8 +50,14 @@ class SoakSession:
 
     @property
     def label(self) -> str:
-        """`soak-7`: the non-PII reference the session is registered with."""
+        """`soak-7`: how the report names the session."""
         return f"soak-{self.index}"
+
+    @property
+    def reference(self) -> str:
+        """The non-PII reference, at Jumio (customerInternalReference: it chooses the
+        simulator's decision) and in the registration: `soak-7`, `soak-12-reject`."""
+        return reference(self.index)
 
     def capture_key(self, category: str, classifier: str) -> str:
         """The S3 key layout the pipeline expects."""
@@ -64,17 +74,32 @@ class SoakSession:
         )
 
 
+def reference(index: int) -> str:
+    """`soak-{index}`, with the decision marker of VERDICT_MARKERS when it has one."""
+    marker = VERDICT_MARKERS.get(index % 10)
+    return f"soak-{index}-{marker}" if marker else f"soak-{index}"
+
+
 def create_sessions(
-    create_account: Callable[..., dict[str, Any]], count: int, token_lifetime: str
+    create_account: Callable[..., dict[str, Any]],
+    count: int,
+    token_lifetime: str,
+    callback_url: str | None = None,
 ) -> list[SoakSession]:
-    """`count` accounts at the simulator, each with its sessions-queue registration message."""
+    """`count` accounts at the simulator (Jumio's callbacks to `callback_url`), each with its
+    sessions-queue registration message."""
     sessions = []
     for index in range(1, count + 1):
-        response = create_account(WORKFLOW_KEY, token_lifetime=token_lifetime)
+        response = create_account(
+            WORKFLOW_KEY,
+            token_lifetime=token_lifetime,
+            callback_url=callback_url,
+            customer_internal_reference=reference(index),
+        )
         execution = response["workflowExecution"]
         credentials = {c["category"]: c["id"] for c in execution["credentials"] if c.get("api")}
         registration = json.dumps(
-            {"account": response, "tokenLifetime": token_lifetime, "reference": f"soak-{index}"}
+            {"account": response, "tokenLifetime": token_lifetime, "reference": reference(index)}
         )
         sessions.append(SoakSession(index, execution["id"], credentials, registration))
     return sessions

@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import ClientError
 
 from jumio_pipeline.adapters.idempotency import capture_idempotency_ids, idempotency_record_id
+from jumio_pipeline.adapters.ledger import TTL_MARGIN_SECONDS
 from jumio_pipeline.domain.capture_identity import ObjectVersion
 from jumio_pipeline.domain.erasure_report import AuditOutcome, ErasureReport
 from jumio_pipeline.domain.errors import (
@@ -57,6 +58,8 @@ from jumio_pipeline.domain.session_state import (
     RegisterOutcome,
     SessionRecord,
     SessionStatus,
+    StartClaim,
+    StartState,
 )
 from jumio_pipeline.domain.verdict import Decision, VerdictSource
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
@@ -75,6 +78,18 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class FakeSleep:
+    """A sleep that waits for nothing: it records each wait and moves the clock by it."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self._clock.advance(seconds)
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -224,7 +239,8 @@ class _SessionItem:
 
 
 class InMemoryLedger:
-    """Every ledger role of ``services.ports``, with ``adapters.ledger.Ledger``'s semantics.
+    """Every ledger role of ``services.ports`` (and ``services.start_session.StartLedger``),
+    with ``adapters.ledger.Ledger``'s semantics.
 
     Part items are kept as attribute dicts with the DynamoDB names (``status``, ``versionId``,
     ``lastRejection``...), because the adapter puts and updates them attribute by attribute;
@@ -242,6 +258,8 @@ class InMemoryLedger:
         self._sessions: dict[str, _SessionItem] = {}
         self._parts: dict[tuple[str, str], dict[str, Any]] = {}
         self._unmatched: dict[str, dict[str, Any]] = {}
+        self._starts: dict[str, dict[str, Any]] = {}  # by reference: the START item's attributes
+        self._next_account_slot: float | None = None
 
     def _now(self, now: float | None) -> int:
         return int(self._clock() if now is None else now)
@@ -675,6 +693,82 @@ class InMemoryLedger:
             if item is not None and item.document_leases.get(credential_id) == until:
                 del item.document_leases[credential_id]
 
+    # --- starting sessions (StartLedger) ----------------------------------------------------
+
+    def claim_start(
+        self, reference: str, *, now: float, lease_seconds: int, uncertain_for: int
+    ) -> StartClaim:
+        """NEW for the caller that finds the reference free; else why not, as the adapter says.
+
+        Free: no claim; a STARTED claim whose token has expired; any other claim past its
+        ``uncertainUntil``. A STARTING claim past its lease answers UNCERTAIN.
+        """
+        stamp = int(now)
+        with self._lock:
+            held = self._starts.get(reference)
+            if held is None or _start_claim_is_free(held, stamp):
+                uncertain_until = stamp + lease_seconds + uncertain_for
+                self._starts[reference] = {
+                    "state": StartState.STARTING.value,
+                    "attemptAt": stamp,
+                    "leaseUntil": stamp + lease_seconds,
+                    "uncertainUntil": uncertain_until,
+                    "expiresAt": uncertain_until + TTL_MARGIN_SECONDS,
+                }
+                return StartClaim(StartState.NEW)
+            state = StartState(held["state"])
+            if state is StartState.STARTED:
+                return StartClaim(
+                    StartState.STARTED,
+                    workflow_execution_id=held["workflowExecutionId"],
+                    account_id=held["accountId"],
+                    token_expires_at=held["tokenExpiresAt"],
+                )
+            if state is StartState.STARTING and held["leaseUntil"] > stamp:
+                return StartClaim(
+                    StartState.STARTING, retry_after_seconds=max(1, held["leaseUntil"] - stamp)
+                )
+            return StartClaim(
+                StartState.UNCERTAIN, retry_after_seconds=max(1, held["uncertainUntil"] - stamp)
+            )
+
+    def complete_start(self, reference: str, session: Session) -> None:
+        """STARTED, naming the session, whatever was there (an unconditional put)."""
+        with self._lock:
+            self._starts[reference] = {
+                "state": StartState.STARTED.value,
+                "workflowExecutionId": session.workflow_execution_id,
+                "accountId": session.account_id,
+                "tokenExpiresAt": int(session.token_expires_at),
+                "expiresAt": int(session.token_expires_at) + TTL_MARGIN_SECONDS,
+            }
+
+    def mark_start_uncertain(self, reference: str) -> None:
+        """STARTING becomes UNCERTAIN; any other state (or none) fails the condition."""
+        with self._lock:
+            held = self._starts.get(reference)
+            if held is None or held["state"] != StartState.STARTING.value:
+                raise _conditional_check_failed("UpdateItem")
+            held["state"] = StartState.UNCERTAIN.value
+
+    def release_start(self, reference: str) -> None:
+        """A STARTING claim is deleted; none is fine; any other state fails the condition."""
+        with self._lock:
+            held = self._starts.get(reference)
+            if held is None:
+                return
+            if held["state"] != StartState.STARTING.value:
+                raise _conditional_check_failed("DeleteItem")
+            del self._starts[reference]
+
+    def take_account_slot(self, *, now: float, interval: float) -> float:
+        """The next free slot from ``now``; the one after it is booked (kept in milliseconds)."""
+        with self._lock:
+            booked = self._next_account_slot
+            slot = now if booked is None else max(now, booked)
+            self._next_account_slot = round(slot + interval, 3)
+            return slot
+
     # --- for tests: what the table holds beyond the records --------------------------------
 
     def task_token(self, workflow_execution_id: str) -> str | None:
@@ -705,6 +799,12 @@ class InMemoryLedger:
         with self._lock:
             return self._existing(workflow_execution_id).outcome_error
 
+    def start_item(self, reference: str) -> dict[str, Any] | None:
+        """A copy of the reference's START item (``state``, ``leaseUntil``...), if any."""
+        with self._lock:
+            held = self._starts.get(reference)
+            return None if held is None else dict(held)
+
     def backdate_registration(self, workflow_execution_id: str, registered_at: int) -> None:
         """Move ``registeredAt`` (what the retention run selects on) into the past."""
         with self._lock:
@@ -721,6 +821,13 @@ class InMemoryLedger:
     def _put_part(self, wf: str, part: PartId, attributes: dict[str, Any]) -> None:
         """``put_item``: the whole item replaced, as DynamoDB does."""
         self._parts[(wf, _sort_key(part))] = {"credentialId": part.credential_id, **attributes}
+
+
+def _start_claim_is_free(held: dict[str, Any], stamp: int) -> bool:
+    """The adapter's condition for taking a claim over an existing START item."""
+    if held["state"] == StartState.STARTED.value:
+        return held["tokenExpiresAt"] <= stamp
+    return held["uncertainUntil"] <= stamp
 
 
 def _part_record(sort_key: str, item: dict[str, Any]) -> PartRecord:
@@ -897,6 +1004,51 @@ class InMemoryObjectStore:
             if version_id is None:
                 return versions[-1] if versions else None
             return next((v for v in versions if v.version_id == version_id), None)
+
+
+# --- S3: presigned POSTs for the app ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UploadPostCall:
+    """One presigned POST asked for, with the limits its policy was given."""
+
+    key: str
+    content_type: str
+    min_bytes: int
+    max_bytes: int
+    expires_in: int
+
+
+class FakeUploadPosts:
+    """UploadPosts (``S3UploadPosts``): records each call and answers ``{"url", "fields"}``.
+
+    The fields carry the key and content type as S3's would, and a policy and signature
+    numbered per call, so two answers for the same key are told apart (fresh POSTs).
+    """
+
+    def __init__(self, bucket: str = "captures-bucket") -> None:
+        self._bucket = bucket
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+        self.calls: list[UploadPostCall] = []
+
+    def presigned_post(
+        self, key: str, content_type: str, *, min_bytes: int, max_bytes: int, expires_in: int
+    ) -> dict[str, Any]:
+        with self._lock:
+            number = next(self._numbers)
+            self.calls.append(UploadPostCall(key, content_type, min_bytes, max_bytes, expires_in))
+        return {
+            "url": f"https://{self._bucket}.s3.amazonaws.com/",
+            "fields": {
+                "Content-Type": content_type,
+                "key": key,
+                "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                "policy": f"policy-{number}",
+                "x-amz-signature": f"signature-{number}",
+            },
+        }
 
 
 # --- SQS -------------------------------------------------------------------------------------
@@ -1414,6 +1566,37 @@ class FakeTenantApi(_ScriptedApi):
 
     def delete_account(self, account_id: str) -> None:
         self._call(JumioCall("delete_account", account_id=account_id))
+
+
+class FakeAccountRequests(_ScriptedApi):
+    """AccountRequests (``TenantClient``'s account create and update) with the tenant token.
+
+    Each call is recorded with a copy of its body (``calls``: ``account_create`` or
+    ``account_update`` with ``data`` and ``account_id``), then answered with
+    ``answer(account_id)`` (None for a create): Jumio's documented response, which the test
+    world builds. ``fail`` scripts errors as for every Jumio fake; ``answers`` lists what was
+    returned.
+    """
+
+    def __init__(self, answer: Callable[[str | None], dict[str, Any]]) -> None:
+        super().__init__()
+        self._answer = answer
+        self.answers: list[dict[str, Any]] = []
+
+    def create_account(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._call(JumioCall("account_create", data=json.loads(json.dumps(body))))
+        return self._answered(None)
+
+    def update_account(self, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._call(
+            JumioCall("account_update", data=json.loads(json.dumps(body)), account_id=account_id)
+        )
+        return self._answered(account_id)
+
+    def _answered(self, account_id: str | None) -> dict[str, Any]:
+        answer = json.loads(json.dumps(self._answer(account_id)))
+        self.answers.append(answer)
+        return answer
 
 
 class FakeWorkflowStatus(_ScriptedApi):

@@ -23,6 +23,8 @@ from jumio_pipeline.domain.errors import (
     JumioAuthError,
     JumioThrottled,
     JumioUnavailable,
+    StartInProgress,
+    StartOutcomeUnknown,
 )
 from jumio_pipeline.handlers.failures import Backoff, FailureHandling, Kind, classify
 from jumio_pipeline.handlers.observability import observability
@@ -153,3 +155,49 @@ def test_the_last_receive_parks_with_a_reason_and_the_exception_type(
     assert f"receive {MAX_RECEIVES} of {MAX_RECEIVES}" in parked["message"]
     assert "bug" not in parked["message"]  # types, never an exception's text
     assert retries.calls == []
+
+
+# --- starting a session ---------------------------------------------------------------------------
+
+
+def test_a_start_in_progress_is_transient_and_comes_back_when_its_lease_ends(policy) -> None:
+    busy = StartInProgress("another request is creating it", retry_after=42)
+    failure = classify(busy)
+    assert (failure.kind, failure.reason, failure.retry_in) == (
+        Kind.TRANSIENT,
+        "START_IN_PROGRESS",
+        42,
+    )
+
+    handling, dead_letters, retries = policy
+    with pytest.raises(StartInProgress):
+        handling.handle(_record(3), busy)
+    assert retries.calls == [("rh-1", 42)]
+    assert dead_letters.parked == []
+
+
+def test_a_start_whose_outcome_is_unknown_is_parked_at_once_with_its_reason(policy) -> None:
+    unknown = StartOutcomeUnknown("the account request may have reached Jumio", retry_after=1860)
+    failure = classify(unknown)
+    assert (failure.kind, failure.reason) == (Kind.PERMANENT, "START_OUTCOME_UNKNOWN")
+
+    handling, dead_letters, retries = policy
+    handling.handle(_record(1), unknown)  # returns: parked, the record counts as done
+    [parked] = dead_letters.parked
+    assert (parked["reason"], parked["error_type"]) == (
+        "START_OUTCOME_UNKNOWN",
+        "StartOutcomeUnknown",
+    )
+    assert "reached Jumio" not in parked["message"]  # types, never an exception's text
+    assert retries.calls == []
+
+
+def test_a_start_throttled_by_the_pacer_waits_at_least_its_whole_slot(policy) -> None:
+    handling, _, retries = policy
+    with pytest.raises(JumioThrottled):
+        handling.handle(
+            _record(1),
+            JumioThrottled("paced", retry_after=12.5, operation="account_create"),
+        )
+    [(_, seconds)] = retries.calls
+    assert seconds >= 13

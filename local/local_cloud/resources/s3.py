@@ -1,5 +1,6 @@
 """S3 buckets (versioning, encryption, public access block, lifecycle, notifications) and
-bucket policies."""
+bucket policies; form (presigned POST) uploads to them are held to their POST policy by
+local_cloud.s3_post_uploads, installed with the first bucket."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from local_cloud import s3_post_uploads
 from local_cloud.resources.base import Creator, ProvisionContext, ProvisionError
 from local_cloud.stack import Resource
 
@@ -59,6 +61,7 @@ def create_bucket(ctx: ProvisionContext, logical_id: str, props: dict[str, Any])
                 props["NotificationConfiguration"], logical_id
             ),
         )
+    s3_post_uploads.install()
     region = ctx.stack.region
     return Resource(
         logical_id,

@@ -4,8 +4,11 @@ Every service is built from the real classes of ``jumio_pipeline.services`` and 
 ``tests/support/fakes.py``; the completion signal is the real ``CompletionSignal`` over the
 in-memory ledger, so a test that lands the last part sees the signal that Lambda would send.
 The verdict's services (callback, verdict wait, polling, decision) are wired as their functions
-wire them (functions/callback, await_verdict, poll_verdict, record_decision, record_outcome).
-Time is a :class:`FakeClock`: no test sleeps, and token expiry is a matter of ``advance``.
+wire them (functions/callback, await_verdict, poll_verdict, record_decision, record_outcome), and
+so is functions/start_session's ``SessionStarts`` (Jumio's account requests answered by
+:class:`FakeAccountRequests` with a fresh execution each time).
+Time is a :class:`FakeClock`: no test sleeps, and token expiry is a matter of ``advance``; the
+pacer's waits are recorded by a :class:`FakeSleep`, which moves the clock.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from jumio_pipeline.adapters.jumio import JumioSettings
+from jumio_pipeline.adapters.jumio.urls import is_api_href
 from jumio_pipeline.domain.callback import JumioCallback
 from jumio_pipeline.domain.capture_identity import CaptureIdentity
 from jumio_pipeline.domain.session import PartId, Session, parse_registration
@@ -29,6 +34,8 @@ from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.document_pages import DocumentPages
 from jumio_pipeline.services.erasure import Eraser
 from jumio_pipeline.services.refusals import RefusalExplainer
+from jumio_pipeline.services.registration import RegistrationService
+from jumio_pipeline.services.start_session import SessionStarts
 from jumio_pipeline.services.verdict import (
     CallbackReceiver,
     Decisions,
@@ -39,12 +46,15 @@ from jumio_pipeline.services.verdict import (
     VerdictWait,
 )
 from tests.support.fakes import (
+    FakeAccountRequests,
     FakeClock,
     FakeCredentialsApi,
     FakeExecutions,
     FakeMetrics,
     FakeSecretKey,
+    FakeSleep,
     FakeTenantApi,
+    FakeUploadPosts,
     FakeWorkflowStatus,
     InMemoryAuditLog,
     InMemoryDeadLetters,
@@ -59,6 +69,11 @@ from tests.support.fakes import (
 )
 
 BUCKET = "captures-bucket"
+CALLBACK_URL = "https://abc123.lambda-url.us-east-1.on.aws/jumio/"
+CALLBACK_SECRET = "callback-path-secret"
+# StartSessionSettings' defaults (START_LEASE_SECONDS, MAX_PACING_WAIT_SECONDS).
+START_LEASE_SECONDS = 60
+MAX_PACING_WAIT_SECONDS = 10.0
 ISSUED_AT = "2024-05-01T10:00:00.000Z"
 ISSUED_EPOCH = int(datetime(2024, 5, 1, 10, 0, tzinfo=UTC).timestamp())
 _SEQUENCERS = itertools.count(0x10)  # S3 sequencers grow with every write
@@ -220,6 +235,49 @@ class World:
     ids: Ids
     status: FakeWorkflowStatus = field(default_factory=FakeWorkflowStatus)
     verdict_events: InMemoryVerdictEvents = field(default_factory=InMemoryVerdictEvents)
+    upload_posts: FakeUploadPosts = field(default_factory=lambda: FakeUploadPosts(BUCKET))
+    # What Jumio's account create/update gives: these categories, a fresh execution each time.
+    start_categories: tuple[str, ...] = ("ID", "SELFIE", "DATA")
+    started: list[Ids] = field(default_factory=list)  # the ids of each account answer, in order
+    accounts: FakeAccountRequests = field(init=False)
+    sleep: FakeSleep = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.accounts = FakeAccountRequests(self._account_answer)
+        self.sleep = FakeSleep(self.clock)
+
+    def _account_answer(self, account_id: str | None) -> dict[str, Any]:
+        """Jumio's answer now: the account (new, or the one updated) and a new execution."""
+        ids = Ids(account=account_id) if account_id is not None else Ids()
+        self.started.append(ids)
+        stamp = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="milliseconds")
+        return account_response(ids, self.start_categories, timestamp=stamp.replace("+00:00", "Z"))
+
+    def session_starts(
+        self,
+        *,
+        lease_seconds: int = START_LEASE_SECONDS,
+        max_pacing_wait_seconds: float = MAX_PACING_WAIT_SECONDS,
+    ) -> SessionStarts:
+        """functions/start_session's ``SessionStarts``, on this world's fakes and clock."""
+        jumio_settings = JumioSettings()
+        return SessionStarts(
+            ledger=self.ledger,
+            accounts=self.accounts,
+            registrations=RegistrationService(
+                ledger=self.ledger,
+                executions=self.executions,
+                signal_completion=self.signal,
+                href_allowed=lambda href: is_api_href(jumio_settings, href),
+                clock=self.clock,
+            ),
+            uploads=self.upload_posts,
+            callback_url=lambda: CALLBACK_URL + CALLBACK_SECRET,
+            lease_seconds=lease_seconds,
+            max_pacing_wait_seconds=max_pacing_wait_seconds,
+            clock=self.clock,
+            sleep=self.sleep,
+        )
 
     @property
     def documents(self) -> DocumentPages:

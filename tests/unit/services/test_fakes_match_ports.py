@@ -13,12 +13,16 @@ import inspect
 import pytest
 
 from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
+from jumio_pipeline.adapters.jumio.tenant import TenantClient
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.adapters.step_functions import StepFunctions
+from jumio_pipeline.adapters.upload_posts import S3UploadPosts
 from jumio_pipeline.adapters.verdict_events import EventBridgeVerdicts
-from jumio_pipeline.services import ports
+from jumio_pipeline.services import ports, start_session
 from tests.support.fakes import (
+    FakeAccountRequests,
     FakeExecutions,
+    FakeUploadPosts,
     FakeWorkflowStatus,
     InMemoryLedger,
     InMemoryVerdictEvents,
@@ -37,6 +41,9 @@ PAIRS = [
     (ports.WorkflowStatusReader, FakeWorkflowStatus, JumioRetrieval),
     (ports.WorkflowDetailsReader, FakeWorkflowStatus, JumioRetrieval),
     (ports.VerdictEvents, InMemoryVerdictEvents, EventBridgeVerdicts),
+    (start_session.StartLedger, InMemoryLedger, Ledger),
+    (start_session.AccountRequests, FakeAccountRequests, TenantClient),
+    (start_session.UploadPosts, FakeUploadPosts, S3UploadPosts),
 ]
 
 

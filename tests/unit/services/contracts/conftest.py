@@ -2,8 +2,8 @@
 
 The real adapter runs on moto, on a table built from template.yaml's LedgerTable definition
 (keys and the byAccount index); the fake is the one the service tests use. A :class:`Probe`
-reads what the ledger records beyond its records (raw part, unmatched and verdict attributes),
-from the table or from the fake, so both answer the same assertions.
+reads what the ledger records beyond its records (raw part, unmatched, verdict and start-claim
+attributes), from the table or from the fake, so both answer the same assertions.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ class Probe:
         self.ledger = ledger
         self._table = table
 
+    @property
+    def table(self) -> Any:
+        """The moto table behind the DynamoDB ledger; None for the fake."""
+        return self._table
+
     def part_item(self, wf: str, part: PartId) -> dict[str, Any] | None:
         if self._table is None:
             return self.ledger.part_item(wf, part)
@@ -59,6 +64,13 @@ class Probe:
         if self._table is None:
             return self.ledger.unmatched().get(name)
         item = self._table.get_item(Key={"pk": "UNMATCHED", "sk": f"CAPTURE#{name}"}).get("Item")
+        return None if item is None else _plain(item)
+
+    def start_item(self, reference: str) -> dict[str, Any] | None:
+        """The reference's START item (claim state, lease, expiry), as stored."""
+        if self._table is None:
+            return self.ledger.start_item(reference)
+        item = self._table.get_item(Key={"pk": f"REFERENCE#{reference}", "sk": "START"}).get("Item")
         return None if item is None else _plain(item)
 
     def verdict_item(self, wf: str) -> dict[str, Any]:

@@ -32,8 +32,10 @@ from jumio_pipeline.domain.session import (
 
 INVALID_START_REQUEST = "INVALID_START_REQUEST"
 MAX_DOCUMENT_PAGES = 30
-_WORKFLOW_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_LOCALE = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")
+# Patterns are used with fullmatch: "$" alone would let a trailing newline through.
+_WORKFLOW_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_LOCALE = re.compile(r"[A-Za-z]{2}([-_][A-Za-z]{2})?")
+_LIFETIME_FORM = re.compile(r"[+-]?[0-9]+[smhd]")
 
 
 class _Location(BaseModel):
@@ -95,11 +97,24 @@ class StartSessionRequest(BaseModel):
     @field_validator("reference")
     @classmethod
     def _reference(cls, value: str) -> str:
-        if not REFERENCE_PATTERN.match(value):
+        if not REFERENCE_PATTERN.fullmatch(value):
             raise ValueError('must be 1-100 characters without <>"/;`%{}|')
         if looks_like_contact_data(value):
             raise ValueError("must not be personal data (it looks like an e-mail or a phone)")
         return value
+
+    @field_validator("accountId", mode="before")
+    @classmethod
+    def _account_id(cls, value: Any) -> Any:
+        # Pydantic's own UUID message quotes a character of the input.
+        if value is None or isinstance(value, UUID):
+            return value
+        if isinstance(value, str):
+            try:
+                return UUID(value)
+            except ValueError:
+                pass
+        raise ValueError("must be a UUID (Jumio's account id)")
 
     @field_validator("userReference")
     @classmethod
@@ -112,19 +127,23 @@ class StartSessionRequest(BaseModel):
             raise ValueError("must not be personal data (it looks like an e-mail or a phone)")
         return value
 
-    @field_validator("workflowDefinitionKey")
+    @field_validator("workflowDefinitionKey", mode="before")
     @classmethod
-    def _workflow_key(cls, value: int | str) -> int | str:
-        if isinstance(value, bool) or (isinstance(value, int) and value < 1):
-            raise ValueError("must be a positive number or a key name")
-        if isinstance(value, str) and not _WORKFLOW_KEY.match(value):
-            raise ValueError("must be a positive number or a key name of up to 64 characters")
-        return value
+    def _workflow_key(cls, value: Any) -> int | str:
+        # Before pydantic's own parsing: it would read true as 1 and 1.0 as 1, and name the
+        # field "workflowDefinitionKey.int" when neither member of the union fits.
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        if isinstance(value, str) and _WORKFLOW_KEY.fullmatch(value):
+            return value
+        raise ValueError("must be a positive number or a key name of up to 64 characters")
 
     @field_validator("tokenLifetime")
     @classmethod
     def _lifetime(cls, value: str) -> str:
         try:
+            if not _LIFETIME_FORM.fullmatch(value):
+                raise ValueError("not <number><s|m|h|d>")
             token_lifetime_seconds(value)
         except ValueError:
             raise ValueError("must be <number><s|m|h|d> between 5m and 60d") from None
@@ -133,7 +152,7 @@ class StartSessionRequest(BaseModel):
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 5 or not _LOCALE.match(value)):
+        if value is not None and (len(value) > 5 or not _LOCALE.fullmatch(value)):
             raise ValueError("must be a locale of at most 5 characters, such as en or de-AT")
         return value
 

@@ -42,6 +42,9 @@ from jumio_pipeline.services.registration import RegistrationService
 
 ACCOUNT_REQUEST_INTERVAL_SECONDS = 1.0  # Jumio: one account request per second per tenant
 UPLOAD_URL_MAX_SECONDS = 3600  # fresh upload URLs come from asking again (same reference)
+# The tenant client fetches its OAuth token before the account request: when the token call is
+# what failed, the account request was never sent, whatever the token call may have done.
+TOKEN_OPERATION = "token"  # noqa: S105 (an operation name, not a secret)
 
 
 class StartLedger(SessionReader, Protocol):
@@ -189,7 +192,7 @@ class SessionStarts:
                 return self._accounts.create_account(body)
             return self._accounts.update_account(str(request.accountId), body)
         except JumioUnavailable as unavailable:
-            if unavailable.maybe_applied:
+            if unavailable.maybe_applied and unavailable.operation != TOKEN_OPERATION:
                 self._ledger.mark_start_uncertain(request.reference)
                 raise StartOutcomeUnknown(
                     "the account request may have reached Jumio without an answer; no second "

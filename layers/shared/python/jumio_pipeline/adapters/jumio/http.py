@@ -152,7 +152,10 @@ class JumioHttp:
                 )
         except _TRANSPORT_ERRORS as exc:
             transport_failure = _detached_cause(exc)
-            never_sent = _never_connected(exc)
+            # The error describes the last attempt only. A call that may be repeated after it
+            # was sent may have had an earlier attempt reach Jumio; one that may not was only
+            # ever retried after failed connects (or a 429, which Jumio documents as not done).
+            never_sent = _never_connected(exc) and (budget.attempts == 1 or not retry_after_sent)
         if transport_failure is not None:
             # Raised outside the except block: requests' exception holds the prepared request
             # (Authorization header, body), so it must not even be the implicit __context__.
@@ -199,8 +202,10 @@ def _never_connected(exc: requests.RequestException) -> bool:
 def _detached_cause(exc: requests.RequestException) -> OSError:
     """A plain copy of a transport error: its text (URL path of ids only), no request object."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    timed_out = isinstance(exc, requests.exceptions.Timeout) or isinstance(
-        reason, urllib3.exceptions.TimeoutError
+    # urllib3's NewConnectionError (refused, unreachable) subclasses its ConnectTimeoutError.
+    timed_out = isinstance(exc, requests.exceptions.Timeout) or (
+        isinstance(reason, urllib3.exceptions.TimeoutError)
+        and not isinstance(reason, urllib3.exceptions.NewConnectionError)
     )
     plain: type[OSError] = TimeoutError if timed_out else ConnectionError
     return plain(f"{type(exc).__name__}: {exc}")
