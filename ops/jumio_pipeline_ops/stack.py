@@ -4,15 +4,20 @@ Every command speaks in the template's logical ids (``LedgerTable``, ``SessionsD
 module turns them into what ``Ref`` returns (a table name, a queue URL, an ARN), the same way
 for the three kinds of stack an operator meets:
 
-- a deployed stack, by name: CloudFormation's ``ListStackResources`` (its outputs too);
+- a deployed stack, by name: its Outputs first (``LedgerTableName``,
+  ``RetentionRequestsQueueUrl``, ...: what the stack publishes), and CloudFormation's
+  ``ListStackResources`` for what no output names (the DLQs, the capture-events queue);
 - the local cloud of ``make up``, by endpoint: the local provisioner names each resource
   ``{stack}-{LogicalId}`` unless the template names it, so queues, tables and state machines
   are found by that prefix on the moto server;
-- a local ``Stack`` object handed in by a test (it has ``physical()`` and ``resources``).
+- a local ``Stack`` object handed in by a test (it has ``outputs`` and ``resources``), read
+  as a deployed one is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +32,18 @@ QUEUE_TYPE = "AWS::SQS::Queue"
 # Resources the template names itself (template.yaml: `Name: !Sub ${AWS::StackName}-session`).
 LOCAL_NAMED = {"SessionStateMachine": "{stack}-session"}
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The template's Outputs that name a resource the CLI uses, by its logical id; each is the
+# resource's ``Ref`` (template.yaml, Outputs).
+OUTPUT_OF = {
+    "LedgerTable": "LedgerTableName",
+    "AuditTable": "AuditTableName",
+    "SessionStateMachine": "SessionStateMachineArn",
+    "RetentionRequestsQueue": "RetentionRequestsQueueUrl",
+    "SessionsQueue": "SessionsQueueUrl",
+    "PreparedDataQueue": "PreparedDataQueueUrl",
+    "StartSessionsQueue": "StartSessionsQueueUrl",
+    "SessionStartedQueue": "SessionStartedQueueUrl",
+}
 
 
 class Resources(Protocol):
@@ -79,14 +96,21 @@ def cloud_for(*, region: str | None, profile: str | None, endpoint_url: str | No
 
 
 class _ByLogicalId:
-    """Shared lookups over a ``logical id → (type, physical id)`` map."""
+    """Shared lookups: the stack's output where one names the resource, else its resource list
+    (``logical id → (type, physical id)``)."""
 
     name: str
 
     def _resources(self) -> dict[str, tuple[str, str]]:
         raise NotImplementedError
 
+    def _outputs(self) -> dict[str, str]:
+        return {}
+
     def physical(self, logical_id: str) -> str:
+        published = self._outputs().get(OUTPUT_OF.get(logical_id, ""))
+        if published:
+            return published
         found = self._resources().get(logical_id)
         if found is None:
             raise OpsError(f"stack {self.name} has no resource {logical_id}")
@@ -94,31 +118,38 @@ class _ByLogicalId:
 
     def queue_urls(self) -> dict[str, str]:
         return {
-            logical_id: physical
-            for logical_id, (rtype, physical) in self._resources().items()
+            logical_id: self.physical(logical_id)
+            for logical_id, (rtype, _) in self._resources().items()
             if rtype == QUEUE_TYPE
         }
 
 
 class CloudFormationStack(_ByLogicalId):
-    """A deployed stack: its resources as CloudFormation lists them."""
+    """A deployed stack: its Outputs, and its resources as CloudFormation lists them."""
 
     def __init__(self, cloud: Cloud, name: str) -> None:
         self.name = name
         self._cloud = cloud
         self._cache: dict[str, tuple[str, str]] | None = None
+        self._published: dict[str, str] | None = None
+
+    def _outputs(self) -> dict[str, str]:
+        if self._published is None:
+            cfn = self._cloud.client("cloudformation")
+            with _stack_errors(self.name):
+                described = cfn.describe_stacks(StackName=self.name)["Stacks"][0]
+            self._published = {
+                output["OutputKey"]: output["OutputValue"]
+                for output in described.get("Outputs", [])
+            }
+        return self._published
 
     def _resources(self) -> dict[str, tuple[str, str]]:
         if self._cache is None:
             cfn = self._cloud.client("cloudformation")
-            try:
+            with _stack_errors(self.name):
                 pages = cfn.get_paginator("list_stack_resources").paginate(StackName=self.name)
                 summaries = [s for page in pages for s in page["StackResourceSummaries"]]
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                raise OpsError(
-                    f"stack {self.name}: {error.get('Code')}: {error.get('Message')}"
-                ) from None
             self._cache = {
                 s["LogicalResourceId"]: (s["ResourceType"], s.get("PhysicalResourceId", ""))
                 for s in summaries
@@ -126,10 +157,15 @@ class CloudFormationStack(_ByLogicalId):
             }
         return self._cache
 
-    def outputs(self) -> dict[str, str]:
-        """The stack's Outputs (OutputKey → OutputValue)."""
-        described = self._cloud.client("cloudformation").describe_stacks(StackName=self.name)
-        return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+
+@contextmanager
+def _stack_errors(name: str) -> Iterator[None]:
+    """CloudFormation's refusal (no such stack, no permission) as one line naming the stack."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise OpsError(f"stack {name}: {error.get('Code')}: {error.get('Message')}") from None
 
 
 class LocalEndpointStack(_ByLogicalId):
@@ -179,6 +215,9 @@ class InjectedStack(_ByLogicalId):
     def __init__(self, stack: Any) -> None:
         self.name = stack.name
         self._stack = stack
+
+    def _outputs(self) -> dict[str, str]:
+        return {key: str(value) for key, value in (self._stack.outputs or {}).items()}
 
     def _resources(self) -> dict[str, tuple[str, str]]:
         return {
