@@ -138,6 +138,7 @@ def part_report(view: PartView) -> dict[str, Any]:
         "part": part.ref if part.page is None else f"{part.ref}#{part.page}",
         "status": record.status.value,
         "reason": record.reason,
+        "field": view.field,
         "format": record.format,
         "width": record.width,
         "height": record.height,
@@ -145,7 +146,11 @@ def part_report(view: PartView) -> dict[str, Any]:
         "updatedAt": iso(view.updated_at),
         "lastRejection": None
         if view.last_rejection is None
-        else {"reason": view.last_rejection.reason, "at": iso(view.last_rejection.at)},
+        else {
+            "reason": view.last_rejection.reason,
+            "field": view.last_rejection.field,
+            "at": iso(view.last_rejection.at),
+        },
     }
 
 
@@ -226,17 +231,25 @@ def _parts_table(session: dict[str, Any], now: float) -> str:
     for part in session["parts"]:
         notes = []
         if part["reason"]:
-            notes.append(f"reason {part['reason']}")
+            notes.append(f"reason {part['reason']}" + _field(part["field"]))
         if part["format"]:
             notes.append(f"{part['format']} {part['width']}x{part['height']}")
         if part["lastRejection"]:
             rejection = part["lastRejection"]
-            notes.append(f"last rejection {rejection['reason']} {_when(rejection['at'], now)}")
+            notes.append(
+                f"last rejection {rejection['reason']}{_field(rejection['field'])} "
+                f"{_when(rejection['at'], now)}"
+            )
         rows.append([part["part"], part["status"], ", ".join(notes)])
     missing = "ERASED" if session["erasedAt"] else "NOT RECEIVED"
     for part in sorted(set(session["requiredParts"]) - recorded):
         rows.append([part, missing, ""])
     return table(rows, indent=4)
+
+
+def _field(path: str | None) -> str:
+    """`` (field dateOfBirth)``: where prepared data was refused (a path, never a value)."""
+    return f" (field {path})" if path else ""
 
 
 def _verdict_facts(session: dict[str, Any], now: float) -> list[tuple[str, str]]:

@@ -1073,8 +1073,13 @@ def _part_view(item: dict[str, Any]) -> PartView:
     return PartView(
         record=_part_record(item),
         updated_at=_int(item.get("updatedAt")),
+        field=item.get("field"),
         last_rejection=(
-            Rejection(reason=rejection["reason"], at=_int(rejection.get("at")))
+            Rejection(
+                reason=rejection["reason"],
+                at=_int(rejection.get("at")),
+                field=rejection.get("field"),
+            )
             if rejection
             else None
         ),

@@ -16,18 +16,22 @@ from jumio_pipeline.domain.session_state import PartRecord, SessionRecord
 
 @dataclass(frozen=True)
 class Rejection:
-    """A refusal recorded beside a part that had landed (``lastRejection``): code and time."""
+    """A refusal recorded beside a part that had landed (``lastRejection``): code, the field
+    path it names (prepared data; never the value) and time."""
 
     reason: str
     at: int | None = None
+    field: str | None = None
 
 
 @dataclass(frozen=True)
 class PartView:
-    """A part as recorded, with when it changed last and the last refusal kept beside it."""
+    """A part as recorded, with when it changed last, the field path a refusal of prepared
+    data names (never the value), and the last refusal kept beside it."""
 
     record: PartRecord
     updated_at: int | None = None
+    field: str | None = None
     last_rejection: Rejection | None = None
 
 
