@@ -59,14 +59,21 @@ def run_list(ctx: Context, *, hold: int = HOLD_SECONDS) -> int:
                 "delayed": counts["delayed"],
             }
         )
+    emit(ctx, {"deadLetterQueues": report}, list_text(report))
+    return 0
+
+
+def list_text(report: list[dict[str, Any]]) -> str:
+    """One line per DLQ: its name, how many were counted, and the count per reason."""
     rows = []
     for entry in report:
         notes = ", ".join(f"{reason} {count}" for reason, count in entry["byReason"].items())
         if entry["inFlight"]:
             notes += f"{'; ' if notes else ''}{entry['inFlight']} in flight, not counted"
+        if entry["delayed"]:
+            notes += f"{'; ' if notes else ''}{entry['delayed']} delayed, not counted"
         rows.append([entry["queue"], str(entry["counted"]), notes])
-    emit(ctx, {"deadLetterQueues": report}, table(rows, indent=0))
-    return 0
+    return table(rows, indent=0)
 
 
 def _approximate_counts(sqs: Any, url: str) -> dict[str, int]:
@@ -138,8 +145,8 @@ def run_redrive(
     source_id, source_url = source_queue(ctx, sqs, dlqs[queue])
     report = RedriveReport(queue=queue, source=source_id, reason=reason, dry_run=dry_run)
     _redrive(sqs, dlqs[queue], source_url, report, hold=hold)
-    emit(ctx, report.as_report(), _redrive_text(report))
-    return 1 if report.send_failed else 0
+    emit(ctx, report.as_report(), redrive_text(report))
+    return 1 if report.send_failed or report.delete_failed else 0
 
 
 def source_queue(ctx: Context, sqs: Any, dlq_url: str) -> tuple[str, str]:
@@ -194,7 +201,8 @@ def _redrive(sqs: Any, dlq_url: str, source_url: str, report: RedriveReport, *, 
         _release(sqs, dlq_url, held)
 
 
-def _redrive_text(report: RedriveReport) -> str:
+def redrive_text(report: RedriveReport) -> str:
+    """What moved where, by reason, and what stayed (and why)."""
     verb = "would move" if report.dry_run else "moved"
     only = f" (reason {report.reason} only)" if report.reason else ""
     moved = sum(report.moved.values())

@@ -78,11 +78,12 @@ def run(ctx: Context, body: dict[str, Any], *, timeout: float) -> int:
     record = erasure_report(final)
     record["workflowExecutionIds"] = list(final.get("workflowExecutionIds") or [])
     record["attempts"] = len(history)
-    emit(ctx, record, _text(record))
+    emit(ctx, record, erase_text(record))
     return EXIT_FAILED if record["outcome"] == "FAILED" else 0
 
 
-def _text(record: dict[str, Any]) -> str:
+def erase_text(record: dict[str, Any]) -> str:
+    """The request's outcome, the sessions it covered, and what went where."""
     lines = [
         f"request {record['requestId']}: {record['outcome']} ({record['scope']}, "
         f"by {record['requestedBy'] or '-'}, at {record['at']})"

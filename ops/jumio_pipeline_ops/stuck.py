@@ -34,10 +34,14 @@ def run(ctx: Context, older_than: int) -> int:
             found.items(), key=lambda item: min(f["since"] for f in item[1])
         )
     ]
-    rows = [[entry["workflowExecutionId"], "; ".join(entry["reasons"])] for entry in report]
-    text = table(rows, indent=0) if rows else f"no session stuck for more than {span(older_than)}"
-    emit(ctx, {"olderThanSeconds": older_than, "stuck": report}, text)
+    emit(ctx, {"olderThanSeconds": older_than, "stuck": report}, stuck_text(report, older_than))
     return 0
+
+
+def stuck_text(report: list[dict[str, Any]], older_than: int) -> str:
+    """One line per stuck session, oldest first: its id and every reason it is stuck."""
+    rows = [[entry["workflowExecutionId"], "; ".join(entry["reasons"])] for entry in report]
+    return table(rows, indent=0) if rows else f"no session stuck for more than {span(older_than)}"
 
 
 def _running_executions(ctx: Context, cutoff: float, now: float) -> list[dict[str, Any]]:
