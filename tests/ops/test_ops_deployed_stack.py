@@ -14,11 +14,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from jumio_pipeline_ops.cli import main
 from jumio_pipeline_ops.errors import OpsError
-from jumio_pipeline_ops.stack import CloudFormationStack, cloud_for
+from jumio_pipeline_ops.stack import Cloud, CloudFormationStack, cloud_for
 
 REGION = "us-east-1"
 STACK = "jumio-prod"
@@ -143,3 +144,71 @@ def test_an_unknown_stack_is_one_line_naming_it(deployed):
     assert code == 2
     assert err.getvalue().startswith("error: stack no-such-stack: ValidationError")
     assert out.getvalue() == ""
+
+
+class _Refusing:
+    """The CLI's SQS client, with one operation refused as AWS refuses it (AccessDenied)."""
+
+    def __init__(self, client: Any, refused: str) -> None:
+        self._client, self._refused = client, refused
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self._refused:
+            return getattr(self._client, name)
+
+        def refuse(**_: Any) -> None:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, name)
+
+        return refuse
+
+
+def refusing(monkeypatch: pytest.MonkeyPatch, operation: str) -> None:
+    real = Cloud.client
+
+    def client(self: Cloud, service: str) -> Any:
+        made = real(self, service)
+        return _Refusing(made, operation) if service == "sqs" else made
+
+    monkeypatch.setattr(Cloud, "client", client)
+
+
+def park(sqs: Any, dlq: str, reason: str) -> None:
+    sqs.send_message(
+        QueueUrl=dlq,
+        MessageBody="{}",
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason}},
+    )
+
+
+def waiting(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def test_a_message_whose_send_is_refused_stays_in_the_dlq(deployed, monkeypatch):
+    stack = resolver()
+    dlq, source = stack.physical("SessionsDLQ"), stack.physical("SessionsQueue")
+    park(deployed, dlq, "INVALID_JSON")
+    refusing(monkeypatch, "send_message")
+
+    code, out, _ = ops("dlq", "redrive", "SessionsDLQ")
+
+    assert code == 1
+    assert "could not be sent (left in the DLQ): 1" in out
+    assert (waiting(deployed, dlq), waiting(deployed, source)) == (1, 0)
+
+
+def test_a_message_sent_but_not_deleted_is_reported_as_there_twice(deployed, monkeypatch):
+    stack = resolver()
+    dlq, source = stack.physical("SessionsDLQ"), stack.physical("SessionsQueue")
+    park(deployed, dlq, "INVALID_JSON")
+    refusing(monkeypatch, "delete_message")
+
+    code, out, _ = ops("dlq", "redrive", "SessionsDLQ")
+
+    assert code == 1
+    assert "sent but not deleted from the DLQ (now twice): 1" in out
+    assert (waiting(deployed, dlq), waiting(deployed, source)) == (1, 1)
