@@ -194,6 +194,47 @@ def test_status_of_a_finalized_session_shows_parts_decision_and_execution(
     assert_private(as_json.out + as_text.out, secrets)
 
 
+def personal_values(data: Any) -> list[str]:
+    """Every value of prepared data long enough to be told apart from the CLI's own words."""
+    if isinstance(data, dict):
+        return [text for value in data.values() for text in personal_values(value)]
+    return [str(data)] if len(str(data)) >= 5 else []
+
+
+def test_status_of_a_session_with_prepared_data_prints_no_personal_data_and_no_token(
+    pipeline, poller, simulator
+):
+    stack = pipeline
+    response = account_response(simulator, customer_internal_reference="case-ops-pii")
+    register(stack, poller, registration_message(response, reference="case-ops-pii"))
+    wf_id = workflow_execution_id(response)
+    data_credential = credential_of(response, "DATA")
+    send(stack, "PreparedDataQueue", {"workflowExecutionId": wf_id, "data": FULL_DATA})
+    poller.drain("UploadPreparedDataFunction")
+    # A later, invalid copy is refused beside the data that landed, naming the field.
+    wrong_date = "31/12/1985-Qx7"
+    invalid = {**FULL_DATA, "dateOfBirth": wrong_date}
+    send(stack, "PreparedDataQueue", {"workflowExecutionId": wf_id, "data": invalid})
+    poller.drain("UploadPreparedDataFunction")
+
+    as_json = ops(stack, "--json", "status", wf_id)
+    as_text = ops(stack, "status", "case-ops-pii", "--scan")
+
+    assert (as_json.code, as_text.code) == (0, 0), as_json.err + as_text.err
+    parts = {part["part"]: part for part in as_json.json()["session"]["parts"]}
+    prepared = parts[f"{data_credential}/PREPARED_DATA"]
+    assert prepared["status"] == "UPLOADED"
+    assert prepared["lastRejection"]["field"] == "data.dateOfBirth"
+    assert "(field data.dateOfBirth)" in as_text.out
+    secrets = [*never_printed(stack, simulator, wf_id), *personal_values(FULL_DATA), wrong_date]
+    assert FULL_DATA["email"] in secrets
+    tokens = [c.get("token") for c in session_item(stack, wf_id)["credentials"].values()]
+    tokens = [token for token in tokens if token]
+    assert tokens
+    assert set(tokens) <= set(secrets)
+    assert_private(as_json.out + as_text.out + as_json.err + as_text.err, secrets)
+
+
 def start_by_reference(stack: Any, reference: str) -> dict[str, Any]:
     """StartSession through its function URL, signed as a backend signs it."""
     url = stack.function_url("StartSessionFunction")
