@@ -92,7 +92,7 @@ def erase_text(record: dict[str, Any]) -> str:
         lines.append(f"  reason      {record['reason']}")
     sessions = record["workflowExecutionIds"]
     lines.append(f"  sessions    {', '.join(sessions) if sessions else '-'}")
-    counts = ", ".join(f"{name} {count}" for name, count in record["deleted"].items())
+    counts = ", ".join(f"{name} {count}" for name, count in record["deleted"].items() if count)
     lines.append(f"  deleted     {counts or '-'}")
     jumio = ", ".join(f"{call['operation']} {call['outcome']}" for call in record["jumio"])
     lines.append(f"  jumio       {jumio or '-'}")

@@ -25,6 +25,8 @@ class ExecutionSummary:
     started_at: datetime | None
     stopped_at: datetime | None
     states: list[tuple[str, datetime]] = field(default_factory=list)
+    # ``States.Timeout in WaitForVerdict``: the error's name and the state it happened in (a
+    # verdict wait that times out into polling is normal; a Finalize failure is not).
     failures: Counter[str] = field(default_factory=Counter)
     last_event_at: datetime | None = None
 
@@ -67,7 +69,9 @@ def execution_summary(sfn: Any, arn: str) -> ExecutionSummary | None:
         if entered:
             summary.states.append((entered["name"], at))
         if event["type"].endswith(_ENDINGS):
-            summary.failures[_error_name(event) or event["type"]] += 1
+            name = _error_name(event) or event["type"]
+            where = f" in {summary.current_state}" if summary.current_state else ""
+            summary.failures[name + where] += 1
     return summary
 
 

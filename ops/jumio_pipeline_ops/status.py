@@ -327,7 +327,7 @@ def _execution_text(execution: ExecutionSummary | None) -> str:
     ]
     lines.append(table(rows, indent=4))
     failures = ", ".join(f"{name} x{count}" for name, count in execution.failures.items())
-    lines.append(f"  errors  {failures or 'none'}")
+    lines.append(f"  timeouts and failures  {failures or 'none'}")
     return "\n".join(line for line in lines if line)
 
 

@@ -123,7 +123,7 @@ def execution() -> ExecutionSummary:
             ("Finalize", start + timedelta(seconds=480)),
             ("Passed", start + timedelta(seconds=540)),
         ],
-        failures=Counter({"States.TaskFailed": 1}),
+        failures=Counter({"States.TaskFailed in Finalize": 1}),
     )
 
 
@@ -174,7 +174,7 @@ def test_status_text_tells_the_session_its_parts_decision_and_execution():
     )
     assert ["+0.0s", "WaitForAllParts"] in [line.split() for line in lines]
     assert ["+480.0s", "Finalize"] in [line.split() for line in lines]
-    assert "errors States.TaskFailed x1" in lines
+    assert "timeouts and failures States.TaskFailed in Finalize x1" in lines
     assert lines[-1] == "erasures none"
 
 
@@ -317,7 +317,7 @@ def test_erase_text_names_the_outcome_sessions_and_counts():
         "at": "2027-01-15T08:00:00.000000Z",
         "reason": None,
         "workflowExecutionIds": [WF],
-        "deleted": {"objectVersions": 2},
+        "deleted": {"objectVersions": 2, "deleteMarkers": 0},
         "jumio": [{"operation": "DELETE_WORKFLOW", "outcome": "CONFIRMED"}],
     }
 
