@@ -301,6 +301,23 @@ def test_a_reference_without_a_claim_is_named_and_found_by_a_scan(pipeline, poll
     )
 
 
+def test_a_reference_whose_start_is_in_flight_or_uncertain_says_so(pipeline):
+    ledger = Ledger(pipeline.physical("LedgerTable"))
+    now = time.time()
+    ledger.claim_start("order-starting", now=now, lease_seconds=60, uncertain_for=HOUR)
+    # A holder that went quiet past its lease may have created the account: uncertain.
+    ledger.claim_start("order-quiet", now=now - 120, lease_seconds=60, uncertain_for=HOUR)
+
+    starting = ops(pipeline, "status", "order-starting")
+    quiet = ops(pipeline, "status", "order-quiet")
+
+    assert starting.code == 2
+    assert "reference order-starting: a start is in progress (lease ends in" in starting.err
+    assert quiet.code == 2
+    assert "reference order-quiet: the outcome of its start is unknown" in quiet.err
+    assert "the reference is free again in 5" in quiet.err  # ~59 minutes: uncertainUntil
+
+
 # --- stuck -----------------------------------------------------------------------------------
 
 
