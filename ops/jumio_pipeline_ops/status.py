@@ -7,6 +7,7 @@ last check before printing.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -303,11 +304,16 @@ def _decision_lines(session: dict[str, Any]) -> list[str]:
     decision = session["decision"]
     if not decision or not decision["capabilities"]:
         return []
-    rows = [
-        [name, ", ".join(_label(item["type"], item["label"]) for item in items) or "-"]
-        for name, items in decision["capabilities"].items()
-    ]
+    rows = [[name, _labels(items)] for name, items in decision["capabilities"].items()]
     return ["  capabilities", table(rows, indent=4)]
+
+
+def _labels(items: list[dict[str, Any]]) -> str:
+    """``PASSED (OK) x2, WARNING (BLURRED)``: Jumio decides a capability once per part it
+    checked, so the same answer repeats; each is shown once with its count, in Jumio's order."""
+    counts = Counter(_label(item["type"], item["label"]) for item in items)
+    shown = (f"{label} x{count}" if count > 1 else label for label, count in counts.items())
+    return ", ".join(shown) or "-"
 
 
 def _label(decision_type: str, label: str | None) -> str:

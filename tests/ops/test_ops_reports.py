@@ -134,7 +134,12 @@ def decided() -> Decision:
         risk_score=90,
         capabilities={
             "similarity": (CapabilityDecision(DecisionType.REJECTED, "NO_MATCH"),),
-            "liveness": (CapabilityDecision(DecisionType.PASSED, "OK"),),
+            "liveness": (
+                CapabilityDecision(DecisionType.PASSED, "OK"),
+                CapabilityDecision(DecisionType.WARNING, "BLURRED"),
+                CapabilityDecision(DecisionType.PASSED, "OK"),
+            ),
+            "dataChecks": (),
         },
     )
 
@@ -168,7 +173,8 @@ def test_status_text_tells_the_session_its_parts_decision_and_execution():
     [back_line] = [line for line in lines if f"{ID_CRED}/BACK" in line]
     assert back_line.split()[1:] == ["NOT", "RECEIVED"]
     assert "similarity REJECTED (NO_MATCH)" in lines
-    assert "liveness PASSED (OK)" in lines
+    assert "liveness PASSED (OK) x2, WARNING (BLURRED)" in lines
+    assert "dataChecks -" in lines
     assert (
         "execution SUCCEEDED (started 2027-01-15T07:50:00Z, stopped 2027-01-15T07:59:00Z)" in lines
     )
