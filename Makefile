@@ -23,7 +23,7 @@ help:
 	@echo "make awscli  a pinned AWS CLI in .venv/aws, for the commands make up prints"
 	@echo "make build   sam build (arm64 layer and functions; needs python3.12)"
 
-$(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/shared/python/requirements.txt
+$(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/shared/python/requirements.txt scripts/dev_paths.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	$(PY) scripts/dev_paths.py

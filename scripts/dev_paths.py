@@ -1,8 +1,9 @@
 """Put the layer and the local tools on the venv's import path.
 
 Lambda puts the layer's ``python/`` folder on ``sys.path``; locally a ``.pth`` file does the
-same, and adds ``local/`` so that ``python -m jumio_simulator`` and ``python -m local_cloud``
-work from the repo root without installing the project.
+same, and adds ``local/`` and ``ops/`` so that ``python -m jumio_simulator``, ``python -m
+local_cloud`` and ``python -m jumio_pipeline_ops`` work from the repo root without installing
+the project.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PATHS = [ROOT / "layers" / "shared" / "python", ROOT / "local", ROOT]
+PATHS = [ROOT / "layers" / "shared" / "python", ROOT / "local", ROOT / "ops", ROOT]
 
 
 def main() -> None:

@@ -91,6 +91,17 @@ class AuditTrail:
             )
         )
 
+    def records_naming(self, workflow_execution_id: str) -> list[dict[str, Any]]:
+        """Every record whose request covered the session, oldest first: a paginated Scan,
+        for an operator asking what was erased of one session (the table is keyed by request)."""
+        items = all_items(
+            self._table.scan,
+            FilterExpression="contains(workflowExecutionIds, :wf)",
+            ExpressionAttributeValues={":wf": workflow_execution_id},
+            ConsistentRead=True,
+        )
+        return sorted(items, key=lambda item: (item["at"], item["requestId"]))
+
 
 def _iso(epoch: float) -> str:
     """Sortable UTC timestamp with microseconds: the sort key orders a request's history."""

@@ -15,6 +15,7 @@ key names no session live under ``pk = UNMATCHED``. docs/interfaces.md lists the
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,7 @@ from jumio_pipeline.domain.session_state import (
     StartClaim,
     StartState,
 )
+from jumio_pipeline.domain.session_view import PartView, Rejection, SessionView
 from jumio_pipeline.domain.verdict import Decision, VerdictSource
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
 
@@ -659,22 +661,7 @@ class Ledger:
             return self.claim_start(
                 reference, now=now, lease_seconds=lease_seconds, uncertain_for=uncertain_for
             )
-        state = StartState(held["state"])
-        if state is StartState.STARTED:
-            return StartClaim(
-                StartState.STARTED,
-                workflow_execution_id=held["workflowExecutionId"],
-                account_id=held["accountId"],
-                token_expires_at=int(held["tokenExpiresAt"]),
-            )
-        if state is StartState.STARTING and int(held["leaseUntil"]) > stamp:
-            return StartClaim(
-                StartState.STARTING, retry_after_seconds=max(1, int(held["leaseUntil"]) - stamp)
-            )
-        return StartClaim(
-            StartState.UNCERTAIN,
-            retry_after_seconds=max(1, int(held["uncertainUntil"]) - stamp),
-        )
+        return _start_claim(held, stamp)
 
     def complete_start(self, reference: str, session: Session) -> None:
         """The session for ``reference`` exists: later starts answer it while its token lives."""
@@ -855,6 +842,59 @@ class Ledger:
         )
         return sorted(item["pk"] for item in items)
 
+    # --- operators' reads (the ops CLI; the pipeline decides on SessionRecord) ---------------
+
+    def view(self, workflow_execution_id: str) -> SessionView | None:
+        """The session with its timeline and verdict bookkeeping, or None if never registered."""
+        item = self._table.get_item(
+            Key=_session_key(workflow_execution_id), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else _session_view(item)
+
+    def part_views(self, workflow_execution_id: str) -> list[PartView]:
+        """Every part of a session with when it changed and the refusal kept beside it."""
+        items = all_items(
+            self._table.query,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :part)",
+            ExpressionAttributeValues={":pk": workflow_execution_id, ":part": PART_PREFIX},
+            ConsistentRead=True,
+        )
+        return [_part_view(item) for item in items]
+
+    def session_views(self, statuses: Iterable[SessionStatus]) -> list[SessionView]:
+        """Every session in one of ``statuses``: a paginated Scan, for an operator's question
+        (which sessions are stuck), never on the pipeline's path."""
+        wanted = sorted({status.value for status in statuses})
+        names = {f":s{index}": value for index, value in enumerate(wanted)}
+        items = all_items(
+            self._table.scan,
+            FilterExpression=f"sk = :session AND #s IN ({', '.join(names)})",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":session": SESSION_SK, **names},
+        )
+        return [_session_view(item) for item in items]
+
+    def sessions_with_reference(self, reference: str) -> list[str]:
+        """Ids of the sessions whose item carries ``reference`` (a paginated Scan): a session
+        registered from the sessions queue has no reference claim to look it up by."""
+        items = all_items(
+            self._table.scan,
+            FilterExpression="sk = :session AND #r = :r",
+            ProjectionExpression="pk",
+            ExpressionAttributeNames={"#r": "reference"},
+            ExpressionAttributeValues={":session": SESSION_SK, ":r": reference},
+        )
+        return sorted(item["pk"] for item in items)
+
+    def start_claim(self, reference: str, *, now: float | None = None) -> StartClaim | None:
+        """The claim a start by ``reference`` left, read as ``claim_start`` reads it; None if
+        the reference was never started (or its claim expired)."""
+        held = self._table.get_item(
+            Key={"pk": _reference_pk(reference), "sk": START_SK}, ConsistentRead=True
+        ).get("Item")
+        stamp = int(time.time() if now is None else now)
+        return None if held is None else _start_claim(held, stamp)
+
     # --- conditional writes -----------------------------------------------------------
 
     def _put_if_absent(self, item: dict[str, Any]) -> bool:
@@ -886,6 +926,26 @@ def _lease_attribute(credential_id: str) -> str:
 
 def _reference_pk(reference: str) -> str:
     return f"{REFERENCE_PREFIX}{reference}"
+
+
+def _start_claim(held: dict[str, Any], stamp: int) -> StartClaim:
+    """What a reference's claim item says at ``stamp``: a holder past its lease is uncertain."""
+    state = StartState(held["state"])
+    if state is StartState.STARTED:
+        return StartClaim(
+            StartState.STARTED,
+            workflow_execution_id=held["workflowExecutionId"],
+            account_id=held["accountId"],
+            token_expires_at=int(held["tokenExpiresAt"]),
+        )
+    if state is StartState.STARTING and int(held["leaseUntil"]) > stamp:
+        return StartClaim(
+            StartState.STARTING, retry_after_seconds=max(1, int(held["leaseUntil"]) - stamp)
+        )
+    return StartClaim(
+        StartState.UNCERTAIN,
+        retry_after_seconds=max(1, int(held["uncertainUntil"]) - stamp),
+    )
 
 
 def _decimal(value: float) -> Decimal:
@@ -987,6 +1047,42 @@ def _part_record(item: dict[str, Any]) -> PartRecord:
         format=item.get("format"),
         width=_int(item.get("width")),
         height=_int(item.get("height")),
+    )
+
+
+def _session_view(item: dict[str, Any]) -> SessionView:
+    return SessionView(
+        record=_session_record(item),
+        registered_at=_int(item.get("registeredAt")),
+        last_part_at=_int(item.get("lastPartAt")),
+        outcome_at=_int(item.get("outcomeAt")),
+        outcome_error=item.get("outcomeError"),
+        callback_received_at=_int(item.get("callbackReceivedAt")),
+        conflicting_callback_status=item.get("conflictingCallbackStatus"),
+        last_polled_status=item.get("lastPolledStatus"),
+        last_polled_at=_int(item.get("lastPolledAt")),
+        polls=_int(item.get("polls")) or 0,
+        verdict_published_at=_int(item.get("verdictPublishedAt")),
+        erased_at=_int(item.get("erasedAt")),
+        deletion_request_id=item.get("deletionRequestId"),
+    )
+
+
+def _part_view(item: dict[str, Any]) -> PartView:
+    rejection = item.get("lastRejection")
+    return PartView(
+        record=_part_record(item),
+        updated_at=_int(item.get("updatedAt")),
+        field=item.get("field"),
+        last_rejection=(
+            Rejection(
+                reason=rejection["reason"],
+                at=_int(rejection.get("at")),
+                field=rejection.get("field"),
+            )
+            if rejection
+            else None
+        ),
     )
 
 
