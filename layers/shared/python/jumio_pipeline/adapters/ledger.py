@@ -372,22 +372,13 @@ class Ledger:
         The condition is the whole race: every required part landed, the wait state stored its
         token, and nobody claimed before. Whichever of the two events comes second wins.
         """
-        try:
-            result = self._table.update_item(
-                Key=_session_key(workflow_execution_id),
-                UpdateExpression="SET completionSignalledAt = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND attribute_not_exists(pendingParts) "
-                    "AND attribute_exists(taskToken) AND attribute_not_exists(completionSignalledAt)"
-                ),
-                ExpressionAttributeValues={":now": int(time.time() if now is None else now)},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return None
-            raise
-        return result["Attributes"]["taskToken"]
+        item = self._claim_once(
+            workflow_execution_id,
+            "completionSignalledAt",
+            "attribute_not_exists(pendingParts) AND attribute_exists(taskToken)",
+            now=now,
+        )
+        return None if item is None else item["taskToken"]
 
     def claim_parts_wait_end(
         self, workflow_execution_id: str, *, now: float | None = None
@@ -396,26 +387,15 @@ class Ledger:
 
         The same claim as the completion signal, so the wait is ended once, by one of them.
         """
-        try:
-            result = self._table.update_item(
-                Key=_session_key(workflow_execution_id),
-                UpdateExpression="SET completionSignalledAt = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND #s = :registered AND attribute_exists(taskToken) "
-                    "AND attribute_not_exists(completionSignalledAt)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":now": int(time.time() if now is None else now),
-                    ":registered": SessionStatus.REGISTERED.value,
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return None
-            raise
-        return result["Attributes"]["taskToken"]
+        item = self._claim_once(
+            workflow_execution_id,
+            "completionSignalledAt",
+            "#s = :registered AND attribute_exists(taskToken)",
+            now=now,
+            names={"#s": "status"},
+            values={":registered": SessionStatus.REGISTERED.value},
+        )
+        return None if item is None else item["taskToken"]
 
     def release_completion_claim(self, workflow_execution_id: str) -> None:
         """Undo a claim whose signal could not be sent, so that a retry can claim again."""
@@ -532,23 +512,14 @@ class Ledger:
 
         Whichever comes second of "the callback arrived" and "the wait stored its token" wins.
         """
-        try:
-            result = self._table.update_item(
-                Key=_session_key(workflow_execution_id),
-                UpdateExpression="SET verdictSignalledAt = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND attribute_exists(callbackStatus) "
-                    "AND attribute_exists(verdictTaskToken) "
-                    "AND attribute_not_exists(verdictSignalledAt)"
-                ),
-                ExpressionAttributeValues={":now": int(time.time() if now is None else now)},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if is_conditional_check_failure(exc):
-                return None
-            raise
-        item = result["Attributes"]
+        item = self._claim_once(
+            workflow_execution_id,
+            "verdictSignalledAt",
+            "attribute_exists(callbackStatus) AND attribute_exists(verdictTaskToken)",
+            now=now,
+        )
+        if item is None:
+            return None
         return item["verdictTaskToken"], WorkflowStatus(item["callbackStatus"])
 
     def release_verdict_claim(self, workflow_execution_id: str) -> None:
@@ -905,6 +876,40 @@ class Ledger:
                 return False
             raise
         return True
+
+    def _claim_once(
+        self,
+        workflow_execution_id: str,
+        stamp: str,
+        condition: str,
+        *,
+        now: float | None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Set ``stamp`` once, when ``condition`` holds: the session item after, or None.
+
+        A once-only claim: whoever sets the stamp first owns what the item holds (a task token).
+        """
+        try:
+            result = self._table.update_item(
+                Key=_session_key(workflow_execution_id),
+                UpdateExpression=f"SET {stamp} = :now",
+                ConditionExpression=(
+                    f"attribute_exists(pk) AND {condition} AND attribute_not_exists({stamp})"
+                ),
+                ExpressionAttributeValues={
+                    ":now": int(time.time() if now is None else now),
+                    **(values or {}),
+                },
+                **({"ExpressionAttributeNames": names} if names else {}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_check_failure(exc):
+                return None
+            raise
+        return result["Attributes"]
 
     def _update_if(self, workflow_execution_id: str, **update: Any) -> bool:
         """A conditional update of the session item; False when its condition did not hold."""
