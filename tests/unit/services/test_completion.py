@@ -7,33 +7,15 @@ happen to work out.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from jumio_pipeline.domain.session_state import PartEvidence
 from jumio_pipeline.services.completion import CompletionSignal
 from jumio_pipeline.services.session_tasks import SessionTasks
+from tests.support.racing import run_together
 from tests.unit.services.conftest import required_parts
 
 THREADS = 16
-
-
-def _run_together(*targets) -> list[object]:
-    """Start every target at the same barrier; return their results."""
-    barrier = threading.Barrier(len(targets))
-    results: list[object] = [None] * len(targets)
-
-    def run(index: int, target) -> None:
-        barrier.wait()
-        results[index] = target()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_exactly_one_of_many_racing_callers_sends_the_signal(world):
@@ -41,7 +23,7 @@ def test_exactly_one_of_many_racing_callers_sends_the_signal(world):
     world.ledger.store_task_token(world.ids.workflow, "task-token-1")
     signal = world.signal
 
-    results = _run_together(*[lambda: signal(world.ids.workflow)] * THREADS)
+    results = run_together(*[lambda: signal(world.ids.workflow)] * THREADS)
 
     assert results.count(True) == 1
     assert results.count(False) == THREADS - 1
@@ -61,7 +43,7 @@ def test_the_last_part_and_the_wait_state_racing_signal_exactly_once(world, roun
         landed = world.ledger.record_part_uploaded(world.ids.workflow, face, PartEvidence())
         return landed.all_landed and signal(world.ids.workflow)
 
-    results = _run_together(
+    results = run_together(
         last_part_lands, lambda: tasks.await_parts(world.ids.workflow, "task-token-1")
     )
 

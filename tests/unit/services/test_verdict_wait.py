@@ -7,33 +7,15 @@ decides a conditional write, so the threaded races below have a single possible 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from jumio_pipeline.domain.errors import SessionNotWaiting
 from jumio_pipeline.domain.session_state import SessionStatus
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
+from tests.support.racing import run_together
 from tests.unit.services.conftest import Ids
 
 PROCESSED = WorkflowStatus.PROCESSED
-
-
-def _run_together(*targets) -> list[object]:
-    """Start every target at the same barrier; return their results."""
-    barrier = threading.Barrier(len(targets))
-    results: list[object] = [None] * len(targets)
-
-    def run(index: int, target) -> None:
-        barrier.wait()
-        results[index] = target()
-
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_the_wait_stores_its_token_and_waits_while_no_callback_came(world):
@@ -70,7 +52,7 @@ def test_a_callback_and_the_wait_racing_wake_it_exactly_once(world, round_):
     world.finalized()
     callbacks, wait = world.callbacks, world.verdict_wait
 
-    results = _run_together(
+    results = run_together(
         lambda: callbacks.receive(world.callback(PROCESSED)).woke_verdict_wait,
         lambda: wait.await_verdict(world.ids.workflow, "verdict-1"),
     )
@@ -86,7 +68,7 @@ def test_many_racing_signals_send_one(world):
     world.ledger.store_verdict_token(world.ids.workflow, "verdict-1")
     signal = world.verdict_signal
 
-    results = _run_together(*[lambda: signal(world.ids.workflow)] * 16)
+    results = run_together(*[lambda: signal(world.ids.workflow)] * 16)
 
     assert results.count(True) == 1
     assert world.executions.signal_attempts == 1
