@@ -134,3 +134,56 @@ def test_a_comma_delimited_list_parameter_is_a_list_as_cloudformation_resolves_i
     ]
     assert parameter_values(raw, None) == {"Sources": [""], "Name": "x"}
     assert parameter_values(raw, {"Sources": ["a", "b"]})["Sources"] == ["a", "b"]
+
+
+def test_a_parameter_without_default_takes_its_local_value_and_an_override_wins():
+    from local_cloud.template import LOCAL_PARAMETER_VALUES, parameter_values
+
+    raw = {"Parameters": {"JumioUserAgent": {"Type": "String"}}}
+
+    assert parameter_values(raw, None) == {
+        "JumioUserAgent": LOCAL_PARAMETER_VALUES["JumioUserAgent"]
+    }
+    assert parameter_values(raw, {"JumioUserAgent": "Acme onboarding/2.0"}) == {
+        "JumioUserAgent": "Acme onboarding/2.0"
+    }
+    with pytest.raises(TemplateError, match="Other has no Default"):
+        parameter_values({"Parameters": {"Other": {"Type": "String"}}}, None)
+
+
+def test_the_project_template_needs_no_user_agent_locally():
+    """template.yaml gives JumioUserAgent no Default (a deployment must name its business);
+    the local cloud still translates it without one."""
+    root = Path(__file__).resolve().parents[2]
+    raw = load_yaml(root / "template.yaml")
+    assert "Default" not in raw["Parameters"]["JumioUserAgent"]
+
+    translated = translate(root / "template.yaml")
+
+    assert translated.parameters["JumioUserAgent"] == "jumio-capture-pipeline local-cloud/0.1.0"
+
+
+def test_explicit_event_source_mappings_of_the_project_template_reach_the_provisioner():
+    """Each queue consumer has its own AWS::Lambda::EventSourceMapping (not SAM's SQS event,
+    which attaches an account-wide queue policy); the provisioner walks them like any other."""
+    root = Path(__file__).resolve().parents[2]
+    resources = translate(root / "template.yaml").cfn["Resources"]
+    mappings = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+
+    wired = {
+        (props["FunctionName"]["Ref"], props["EventSourceArn"]["Fn::GetAtt"][0])
+        for props in mappings.values()
+    }
+    assert wired == {
+        ("AddPartFunction", "CaptureEventsQueue"),
+        ("RegisterSessionFunction", "SessionsQueue"),
+        ("StartSessionFunction", "StartSessionsQueue"),
+        ("UploadPreparedDataFunction", "PreparedDataQueue"),
+        ("DeletionFunction", "RetentionRequestsQueue"),
+    }
+    for props in mappings.values():
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
