@@ -115,6 +115,12 @@ def test_every_alarm_notifies_the_topic_and_the_topic_can_be_delivered(resources
     ]
     assert len(grants) == 1
     assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(grants[0]["Action"])
+    # Confused deputy: only this account's alarms of this stack may use the key.
+    assert grants[0]["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+    }
+    source_arn = grants[0]["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+    assert source_arn.endswith(":alarm:${AWS::StackName}-*")
 
 
 def test_an_alarm_email_subscribes_only_when_given(cfn, resources):
