@@ -206,6 +206,16 @@ def test_the_dashboard_shows_what_the_issue_lists(resources):
     body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for queue in SOURCE_QUEUES | DLQS:
         assert "${" + queue + ".QueueName}" in body, queue
+    lambda_widgets = [
+        widget
+        for widget in _dashboard(resources)["widgets"]
+        if widget["properties"]["title"].startswith("Lambda ")
+    ]
+    assert len(lambda_widgets) == 3
+    for widget in lambda_widgets:  # named, not searched: generated names may cut the stack's
+        assert len(widget["properties"]["metrics"]) == len(ALL_FUNCTIONS)
+    for function in ALL_FUNCTIONS:
+        assert body.count("${" + function + "}") == 3, function
 
 
 def test_the_pipelines_own_metrics_on_the_dashboard_are_emitted_by_its_code(resources):
