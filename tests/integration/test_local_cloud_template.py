@@ -187,3 +187,41 @@ def test_explicit_event_source_mappings_of_the_project_template_reach_the_provis
     }
     for props in mappings.values():
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_project_template_provisions_one_polled_source_per_consumer_queue(aws):
+    """The explicit mappings are what the local poller drives: function, queue, batch and
+    concurrency as the template says; the retention run's DLQ and retries are recorded."""
+    from local_cloud.provisioner import provision
+
+    root = Path(__file__).resolve().parents[2]
+    stack = provision(root / "template.yaml", stack_name="lc-esm")
+    try:
+        _check_sources_and_schedule(stack)
+    finally:
+        stack.close()  # its function URLs' loopback servers
+
+
+def _check_sources_and_schedule(stack) -> None:
+    sources = {source.function_logical_id: source for source in stack.event_sources}
+    assert {name: stack.physical(queue) for name, queue in _consumer_queues().items()} == {
+        name: source.queue_url for name, source in sources.items()
+    }
+    assert all(source.report_batch_item_failures for source in sources.values())
+    assert sources["AddPartFunction"].maximum_concurrency == 5  # AddPartMaxConcurrency
+    assert sources["StartSessionFunction"].batch_size == 1
+    assert sources["DeletionFunction"].maximum_concurrency == 2
+
+    (daily,) = [s for s in stack.schedules if s.function_logical_id == "DeletionFunction"]
+    assert daily.dead_letter_arn == stack.attribute("RetentionRunDLQ", "Arn")
+    assert daily.retry_policy["MaximumRetryAttempts"] > 0
+
+
+def _consumer_queues() -> dict[str, str]:
+    return {
+        "AddPartFunction": "CaptureEventsQueue",
+        "RegisterSessionFunction": "SessionsQueue",
+        "StartSessionFunction": "StartSessionsQueue",
+        "UploadPreparedDataFunction": "PreparedDataQueue",
+        "DeletionFunction": "RetentionRequestsQueue",
+    }
