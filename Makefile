@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 SAM_VENV := $(VENV)/sam
 SAM := $(SAM_VENV)/bin/sam
 AWS_VENV := $(VENV)/aws
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+TRANSLATED := .aws-sam/static/template.json
 N ?= 5
 PYTEST_ARGS ?= -n 2
 export SAM_CLI_TELEMETRY := 0
@@ -34,6 +37,11 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	touch $@
+
 $(AWS_VENV)/.installed: requirements/awscli.txt | $(VENV)/.installed
 	$(PYTHON) -m venv $(AWS_VENV)
 	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/awscli.txt
@@ -48,9 +56,15 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-static: venv $(SAM_VENV)/.installed
-	$(VENV)/bin/cfn-lint template.yaml
+# cfn-lint with its informational rules; checkov on the SAM template and on its translation
+# (the roles SAM generates); the IAM, alarm and deploy-settings tests (tests/static).
+static: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(VENV)/bin/cfn-lint --include-checks I -- template.yaml
 	$(SAM) validate --lint --region $(AWS_DEFAULT_REGION) --template-file template.yaml
+	$(PY) scripts/translate_template.py $(TRANSLATED)
+	$(CHECKOV) --framework cloudformation --compact --quiet --skip-download \
+		-f template.yaml -f $(TRANSLATED)
+	$(PY) -m pytest tests/static -q -p no:xdist
 
 test: lint static $(AWS_VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

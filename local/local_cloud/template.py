@@ -25,6 +25,11 @@ DEFAULT_REGION = "us-east-1"
 DUMMY_CODE_BUCKET = "local-cloud-code"
 NO_VALUE = object()  # marker for AWS::NoValue: the key or list item disappears
 
+# Parameters a deployment must name (the template gives them no Default) but a local run may
+# take as given: Jumio wants the business and application in every User-Agent, and locally
+# the only Jumio is the simulator.
+LOCAL_PARAMETER_VALUES = {"JumioUserAgent": "jumio-capture-pipeline local-cloud/0.1.0"}
+
 # SAM property → (SAM type, the key that points at a local path).
 _LOCAL_PATH_PROPERTIES = {
     "AWS::Serverless::Function": "CodeUri",
@@ -119,7 +124,9 @@ class Translated:
 
 
 def parameter_values(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Merge template parameter defaults with overrides; a missing value or stray name fails."""
+    """Merge template parameter defaults with overrides; a missing value or stray name fails.
+
+    A parameter with no Default takes its LOCAL_PARAMETER_VALUES entry, if it has one."""
     declared = raw.get("Parameters") or {}
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(declared))
@@ -131,6 +138,8 @@ def parameter_values(raw: Mapping[str, Any], overrides: Mapping[str, Any] | None
             value = overrides[name]
         elif "Default" in spec:
             value = spec["Default"]
+        elif name in LOCAL_PARAMETER_VALUES:
+            value = LOCAL_PARAMETER_VALUES[name]
         else:
             raise TemplateError(f"template parameter {name} has no Default and no value given")
         allowed = spec.get("AllowedValues")

@@ -134,3 +134,94 @@ def test_a_comma_delimited_list_parameter_is_a_list_as_cloudformation_resolves_i
     ]
     assert parameter_values(raw, None) == {"Sources": [""], "Name": "x"}
     assert parameter_values(raw, {"Sources": ["a", "b"]})["Sources"] == ["a", "b"]
+
+
+def test_a_parameter_without_default_takes_its_local_value_and_an_override_wins():
+    from local_cloud.template import LOCAL_PARAMETER_VALUES, parameter_values
+
+    raw = {"Parameters": {"JumioUserAgent": {"Type": "String"}}}
+
+    assert parameter_values(raw, None) == {
+        "JumioUserAgent": LOCAL_PARAMETER_VALUES["JumioUserAgent"]
+    }
+    assert parameter_values(raw, {"JumioUserAgent": "Acme onboarding/2.0"}) == {
+        "JumioUserAgent": "Acme onboarding/2.0"
+    }
+    with pytest.raises(TemplateError, match="Other has no Default"):
+        parameter_values({"Parameters": {"Other": {"Type": "String"}}}, None)
+
+
+def test_the_project_template_needs_no_user_agent_locally():
+    """template.yaml gives JumioUserAgent no Default (a deployment must name its business);
+    the local cloud still translates it without one."""
+    root = Path(__file__).resolve().parents[2]
+    raw = load_yaml(root / "template.yaml")
+    assert "Default" not in raw["Parameters"]["JumioUserAgent"]
+
+    translated = translate(root / "template.yaml")
+
+    assert translated.parameters["JumioUserAgent"] == "jumio-capture-pipeline local-cloud/0.1.0"
+
+
+def test_explicit_event_source_mappings_of_the_project_template_reach_the_provisioner():
+    """Each queue consumer has its own AWS::Lambda::EventSourceMapping (not SAM's SQS event,
+    which attaches an account-wide queue policy); the provisioner walks them like any other."""
+    root = Path(__file__).resolve().parents[2]
+    resources = translate(root / "template.yaml").cfn["Resources"]
+    mappings = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+
+    wired = {
+        (props["FunctionName"]["Ref"], props["EventSourceArn"]["Fn::GetAtt"][0])
+        for props in mappings.values()
+    }
+    assert wired == {
+        ("AddPartFunction", "CaptureEventsQueue"),
+        ("RegisterSessionFunction", "SessionsQueue"),
+        ("StartSessionFunction", "StartSessionsQueue"),
+        ("UploadPreparedDataFunction", "PreparedDataQueue"),
+        ("DeletionFunction", "RetentionRequestsQueue"),
+    }
+    for props in mappings.values():
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_project_template_provisions_one_polled_source_per_consumer_queue(aws):
+    """The explicit mappings are what the local poller drives: function, queue, batch and
+    concurrency as the template says; the retention run's DLQ and retries are recorded."""
+    from local_cloud.provisioner import provision
+
+    root = Path(__file__).resolve().parents[2]
+    stack = provision(root / "template.yaml", stack_name="lc-esm")
+    try:
+        _check_sources_and_schedule(stack)
+    finally:
+        stack.close()  # its function URLs' loopback servers
+
+
+def _check_sources_and_schedule(stack) -> None:
+    sources = {source.function_logical_id: source for source in stack.event_sources}
+    assert {name: stack.physical(queue) for name, queue in _consumer_queues().items()} == {
+        name: source.queue_url for name, source in sources.items()
+    }
+    assert all(source.report_batch_item_failures for source in sources.values())
+    assert sources["AddPartFunction"].maximum_concurrency == 5  # AddPartMaxConcurrency
+    assert sources["StartSessionFunction"].batch_size == 1
+    assert sources["DeletionFunction"].maximum_concurrency == 2
+
+    (daily,) = [s for s in stack.schedules if s.function_logical_id == "DeletionFunction"]
+    assert daily.dead_letter_arn == stack.attribute("RetentionRunDLQ", "Arn")
+    assert daily.retry_policy["MaximumRetryAttempts"] > 0
+
+
+def _consumer_queues() -> dict[str, str]:
+    return {
+        "AddPartFunction": "CaptureEventsQueue",
+        "RegisterSessionFunction": "SessionsQueue",
+        "StartSessionFunction": "StartSessionsQueue",
+        "UploadPreparedDataFunction": "PreparedDataQueue",
+        "DeletionFunction": "RetentionRequestsQueue",
+    }
