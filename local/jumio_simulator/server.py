@@ -171,7 +171,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         host = self.headers.get("Host") or self.server.base_url.removeprefix("http://")
         try:
             body = self._read_body()
-        except IncompleteBody:
+        except (IncompleteBody, ConnectionResetError):  # a reset is as incomplete as an EOF
             self._give_up_incomplete(simulator, path)
             return
         request = ApiRequest(self.command, path, self.headers, body or b"", f"http://{host}")
