@@ -8,12 +8,14 @@ SHA-256 of the image in place) and its request log.
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 import traceback
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.jumio.verified_upload import UploadAborted
@@ -57,6 +59,15 @@ def large_jpeg() -> bytes:
     return images.jpeg_of_size(3_000_000, 2400, 1800)
 
 
+@pytest.fixture(scope="module")
+def large_png() -> bytes:
+    """A real noisy 1000 x 800 RGB PNG of over 2 MB (noise does not compress)."""
+    noise = Image.merge("RGB", [Image.effect_noise((1000, 800), 90) for _ in range(3)])
+    out = io.BytesIO()
+    noise.save(out, "PNG")
+    return out.getvalue()
+
+
 def _front(account: dict[str, Any]) -> tuple[str, str, str]:
     credential = next(
         c for c in account["workflowExecution"]["credentials"] if c["category"] == "ID"
@@ -68,6 +79,27 @@ def _checked(data: bytes):
     """The pixel check the capture service passes as ``verify``."""
     info = inspect_capture(data, classifier="FRONT")
     return lambda: check_pixel_data(data, info)
+
+
+def test_a_truncated_large_png_is_cut_short_and_a_whole_one_lands(jumio_sim, creds, large_png):
+    assert len(large_png) > 2_000_000
+    truncated = large_png[: len(large_png) * 19 // 20]
+    account = jumio_sim.create_account(10013)
+    jumio_sim.admin.clear_requests()
+    _, href, token = _front(account)
+
+    with pytest.raises(CaptureRejected) as rejected:
+        creds.add_part(href, token, truncated, "image/png", "FRONT.png", verify=_checked(truncated))
+    creds.add_part(href, token, large_png, "image/png", "FRONT.png", verify=_checked(large_png))
+
+    assert rejected.value.reason == "CORRUPT_IMAGE"
+    logged = _logged(jumio_sim, 2)  # in either order: the cut-short one is logged on its close
+    assert sorted(logged, key=str) == [
+        ("add_part", 200, None),
+        ("add_part", None, "incomplete_body"),
+    ]
+    front = _jumio_front(jumio_sim, account)
+    assert (front["adds"], front["sha256"]) == (1, hashlib.sha256(large_png).hexdigest())
 
 
 def _jumio_front(jumio_sim: SimulatorHandle, account: dict[str, Any]) -> dict[str, Any]:
