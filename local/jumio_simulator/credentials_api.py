@@ -11,6 +11,7 @@ Jumio: they carry a kind and the error mode decides how they are answered (`erro
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -147,13 +148,15 @@ def _put_image(
 ) -> ApiResponse:
     target, credential, classifier = _image_target(sim, request, params)
     _check_presence(sim, credential, classifier, is_add=is_add)
-    judge_image(_single_file(request), is_add=is_add)
+    content = _single_file(request)
+    judge_image(content, is_add=is_add)
     with sim.state.lock:
         target, credential, classifier = _image_target(sim, request, params)
         _check_presence(sim, credential, classifier, is_add=is_add)
         part = credential.parts[classifier]
         part.count = 1
         part.part_id = str(uuid.uuid4())
+        part.sha256 = hashlib.sha256(content).hexdigest()
         if is_add:
             part.adds += 1
         else:

@@ -30,6 +30,7 @@ class PartRecord:
     updates: int = 0
     deletes: int = 0
     part_id: str | None = None
+    sha256: str | None = None  # of the image file now in place (admin view only)
 
     def as_state(self) -> dict[str, int]:
         """The admin view of this part."""
@@ -163,6 +164,11 @@ class SimulatorState:
                                 name: part.as_state() for name, part in credential.parts.items()
                             },
                             "pages": credential.pages,
+                            "sha256": {
+                                name: part.sha256
+                                for name, part in credential.parts.items()
+                                if part.count and part.sha256
+                            },
                         }
                         for credential in execution.credentials.values()
                     },

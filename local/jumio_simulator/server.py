@@ -23,6 +23,11 @@ from jumio_simulator.routing import match_route, path_is_known
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_DRAIN_BYTES = 64 * 1024 * 1024
 RATE_LIMIT = "rate_limit"
+INCOMPLETE_BODY = "incomplete_body"
+
+
+class IncompleteBody(Exception):
+    """The client closed the connection before the request body's end."""
 
 
 class SimulatorHTTPServer(ThreadingHTTPServer):
@@ -82,23 +87,38 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
     # --- plumbing --------------------------------------------------------------------------
 
     def _read_chunked(self) -> bytes:
+        """A chunked body up to its last (zero) chunk; the connection ending first is no body."""
         chunks = []
         while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            size_line = self.rfile.readline()
+            if not size_line:
+                raise IncompleteBody("the connection ended inside a chunked body")
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
             if size == 0:
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass
                 return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise IncompleteBody("the connection ended inside a chunk")
+            chunks.append(chunk)
             self.rfile.readline()
 
     def _read_body(self) -> bytes | None:
-        """The body, or None when it is too large (then it is drained or the connection closed)."""
+        """The body, or None when it is too large (then it is drained or the connection closed).
+
+        Raises IncompleteBody when the client closes the connection before the body's end, as
+        a client does that aborts an upload: like any HTTP server, Jumio never processes a
+        request whose body did not arrive whole.
+        """
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
         if length <= MAX_BODY_BYTES:
-            return self.rfile.read(length)
+            body = self.rfile.read(length)
+            if len(body) < length:
+                raise IncompleteBody(f"{len(body)} of {length} body bytes arrived")
+            return body
         if length <= MAX_DRAIN_BYTES:
             remaining = length
             while remaining > 0:
@@ -149,7 +169,11 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         simulator = self.server.simulator
         path = urlsplit(self.path).path
         host = self.headers.get("Host") or self.server.base_url.removeprefix("http://")
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except (IncompleteBody, ConnectionResetError):  # a reset is as incomplete as an EOF
+            self._give_up_incomplete(simulator, path)
+            return
         request = ApiRequest(self.command, path, self.headers, body or b"", f"http://{host}")
         if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
             self._send(handle_admin(simulator, request))
@@ -212,6 +236,21 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             time.sleep(decision.slow_ms / 1000)
             return response, kind
         return response, None
+
+    def _give_up_incomplete(self, simulator: Simulator, path: str) -> None:
+        """Nothing processed, nothing answered (the client is gone); logged for the tests."""
+        self.close_connection = True
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            return
+        route = match_route(self.command, path)
+        simulator.log.record(
+            route=route.name if route else None,
+            method=self.command,
+            path=path,
+            status=None,
+            fault=INCOMPLETE_BODY,
+            at=simulator.state.timestamp(),
+        )
 
     def _log_transport_fault(self, simulator: Simulator, route: str, path: str, fault: str) -> None:
         simulator.log.record(

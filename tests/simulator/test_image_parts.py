@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pytest
@@ -289,3 +290,20 @@ def test_after_finalize_uploads_and_deletes_are_409_workflow_not_active(strict, 
     ):
         assert response.status_code == 409
         assert response.json()["detail"].startswith("WORKFLOW_NOT_ACTIVE")
+
+
+def test_the_admin_state_shows_the_digest_of_the_image_now_in_place(sim, http, execution):
+    first, retake = image_bytes(640, 480), image_bytes(700, 500)
+    credential_id = execution.credential("ID")["id"]
+
+    def digests() -> dict:
+        state = sim.admin.state()["workflowExecutions"][execution.id]
+        return state["credentials"][credential_id]["sha256"]
+
+    assert digests() == {}
+    http.post(_front(execution), headers=execution.auth("ID"), files=file_field(first))
+    assert digests() == {"FRONT": hashlib.sha256(first).hexdigest()}
+    http.put(_front(execution), headers=execution.auth("ID"), files=file_field(retake))
+    assert digests() == {"FRONT": hashlib.sha256(retake).hexdigest()}
+    http.delete(_front(execution), headers=execution.auth("ID"))
+    assert digests() == {}

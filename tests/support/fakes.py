@@ -1489,6 +1489,7 @@ class JumioCall:
     account_id: str | None = None
     workflow_execution_id: str | None = None
     failed: str | None = None
+    checked_beside: bool = False  # the upload carried a ``verify`` to run beside it
 
 
 class _ScriptedApi:
@@ -1521,16 +1522,47 @@ class FakeCredentialsApi(_ScriptedApi):
     Finalizer and PartDeletions. Answers like Jumio's 2xx unless scripted to fail."""
 
     def add_part(
-        self, href: str, token: str, content: bytes, content_type: str, filename: str
+        self,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+        *,
+        verify: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
-        self._call(JumioCall("add_part", href, token, content, content_type, filename))
+        call = JumioCall("add_part", href, token, content, content_type, filename)
+        self._verified_call(call, verify)
         return {"timestamp": "2024-05-01T10:00:00.000Z"}
 
     def update_part(
-        self, href: str, token: str, content: bytes, content_type: str, filename: str
+        self,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+        *,
+        verify: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
-        self._call(JumioCall("update_part", href, token, content, content_type, filename))
+        call = JumioCall("update_part", href, token, content, content_type, filename)
+        self._verified_call(call, verify)
         return {"timestamp": "2024-05-01T10:00:00.000Z"}
+
+    def _verified_call(self, call: JumioCall, verify: Callable[[], None] | None) -> None:
+        """As the real client: a ``verify`` that raises cuts the upload short, so the call is
+        recorded as failed (nothing landed) and the check's error is raised."""
+        if verify is None:
+            self._call(call)
+            return
+        call = replace(call, checked_beside=True)
+        try:
+            verify()
+        except Exception as exc:
+            with self._lock:
+                self.calls.append(replace(call, failed=type(exc).__name__))
+            raise
+        self._call(call)
 
     def upload_document(
         self, href: str, token: str, pages: list[tuple[bytes, str, str]]

@@ -93,6 +93,20 @@ def truncated_jpeg() -> bytes:
     return whole[: len(whole) * 3 // 5]
 
 
+def corrupt_late(data: bytes, *, at: float = 0.9, length: int = 200, seed: int = 1) -> bytes:
+    """A JPEG damaged ``at`` (a fraction) into its entropy-coded data, header intact.
+
+    A stray DHT marker (0xFF 0xC4) followed by seeded noise overwrites ``length`` bytes: a
+    decoder meets it only when it gets there, so only a full decode finds the damage (random
+    noise alone may decode as valid-looking garbage, which no decoder can tell).
+    """
+    import random
+
+    damage = (b"\xff\xc4" + random.Random(seed).randbytes(length))[:length]
+    start = int(len(data) * at)
+    return data[:start] + damage + data[start + length :]
+
+
 def png_with_bad_crc() -> bytes:
     """A real PNG whose first IDAT chunk has a wrong CRC (data intact)."""
     data = bytearray(make_png(400, 300))

@@ -13,6 +13,8 @@ from jumio_pipeline.domain.image_validation import (
     MAX_BYTES,
     CaptureRejected,
     ImageInfo,
+    check_pixel_data,
+    inspect_capture,
     validate_capture,
 )
 from tests.support import images
@@ -307,3 +309,58 @@ def test_a_rejection_is_a_pipeline_error_with_reason_and_message() -> None:
 
     assert isinstance(error, PipelineError)
     assert str(error) == f"{error.reason}: {error.message}"
+
+
+# --- the two halves: inspect_capture (cheap, before the upload) and check_pixel_data ---------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        images.truncated_jpeg,
+        lambda: images.corrupt_late(images.make_jpeg(1600, 1200, noise=True)),
+        lambda: images.make_jpeg(1600, 1200, noise=True)[:-2],
+        images.png_with_bad_crc,
+        images.png_missing_rows,
+        images.png_with_bad_filter_byte,
+    ],
+)
+def test_damaged_pixel_data_passes_inspection_and_fails_the_pixel_check(make) -> None:
+    data = make()
+
+    info = inspect_capture(data, classifier="FRONT")
+
+    with pytest.raises(CaptureRejected) as caught:
+        check_pixel_data(data, info)
+    assert caught.value.reason == "CORRUPT_IMAGE"
+    assert rejection(data).reason == "CORRUPT_IMAGE"  # validate_capture is both halves
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: b"", "EMPTY_FILE"),
+        (lambda: images.jpeg_of_size(MAX_BYTES + 1, 640, 480), "TOO_LARGE"),
+        (lambda: images.make_gif(640, 480), "UNSUPPORTED_FORMAT"),
+        (images.not_an_image, "NOT_AN_IMAGE"),
+        (lambda: images.make_pdf(1), "PDF_NOT_ALLOWED"),
+        (lambda: images.make_jpeg(8001, 400), "TOO_MANY_PIXELS"),
+        (lambda: images.make_jpeg(300, 200), "TOO_SMALL"),
+        (images.decompression_bomb_png, "DECOMPRESSION_BOMB"),
+        (lambda: images.jpeg_declaring_size(20000, 20000), "DECOMPRESSION_BOMB"),
+        (lambda: b"\xff\xd8\xff\xe0" + b"\x00" * 500, "CORRUPT_IMAGE"),
+        (lambda: images.make_png(640, 480)[:20], "CORRUPT_IMAGE"),
+    ],
+)
+def test_every_rule_that_needs_no_decoding_is_applied_by_inspection_alone(make, reason) -> None:
+    with pytest.raises(CaptureRejected) as caught:
+        inspect_capture(make(), classifier="FRONT")
+
+    assert caught.value.reason == reason
+
+
+def test_inspection_returns_what_validation_returns() -> None:
+    data = images.make_png(1000, 640)
+
+    assert inspect_capture(data, classifier="BACK") == validate_capture(data, classifier="BACK")
+    check_pixel_data(data, inspect_capture(data, classifier="BACK"))  # a sound image passes

@@ -15,7 +15,7 @@ from jumio_pipeline.domain.errors import (
 from jumio_pipeline.domain.image_validation import MAX_BYTES
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
-from jumio_pipeline.services.capture import CaptureService
+from jumio_pipeline.services.capture import CHECK_BESIDE_UPLOAD_FROM_BYTES, CaptureService
 from tests.support import images
 from tests.support.fakes import (
     jumio_auth_error,
@@ -293,6 +293,110 @@ def test_a_valid_capture_after_a_rejected_one_is_added_and_replaces_the_rejectio
     assert (outcome.status, outcome.operation) == ("UPLOADED", "add")
     part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
     assert (part.status, part.reason) == (PartStatus.UPLOADED, None)
+
+
+# --- large captures: the pixel check beside the upload ------------------------------------------
+
+LARGE = images.jpeg_of_size(2 * CHECK_BESIDE_UPLOAD_FROM_BYTES, 2400, 1800)
+LARGE_RETAKE = images.jpeg_of_size(2 * CHECK_BESIDE_UPLOAD_FROM_BYTES + 10, 2400, 1800)
+JUST_SMALL = images.jpeg_of_size(CHECK_BESIDE_UPLOAD_FROM_BYTES - 1, 1600, 1200)
+
+
+def test_a_large_capture_is_added_with_its_pixel_check_beside_the_upload(world, captures):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), LARGE)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.operation) == ("UPLOADED", "add")
+    [call] = world.jumio.calls
+    assert (call.operation, call.content, call.checked_beside) == ("add_part", LARGE, True)
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.format, part.width) == (PartStatus.UPLOADED, "JPEG", 2400)
+
+
+def test_a_capture_below_the_threshold_is_checked_whole_before_the_upload(world, captures):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), JUST_SMALL)
+
+    captures.process(front)
+
+    [call] = world.jumio.calls
+    assert (call.operation, call.checked_beside) == ("add_part", False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(images.corrupt_late(LARGE), id="corrupt-late"),
+        pytest.param(LARGE[: len(LARGE) * 19 // 20], id="truncated"),
+    ],
+)
+def test_a_large_capture_that_fails_its_pixel_check_is_rejected_and_lands_nowhere(
+    world, captures, body
+):
+    world.register()
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), body)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", "CORRUPT_IMAGE")
+    [call] = world.jumio.calls
+    assert (call.operation, call.checked_beside, call.failed) == (
+        "add_part",
+        True,
+        "CaptureRejected",
+    )
+    assert world.jumio.succeeded() == []  # cut short, and never reconciled by an update
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.reason) == (PartStatus.REJECTED, "CORRUPT_IMAGE")
+    item = world.ledger.part_item(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert "truncated or corrupt" in item["message"]
+    assert rejection_tag(world, front) == "CORRUPT_IMAGE"
+    assert world.metrics.total("CaptureRejected", reason="CORRUPT_IMAGE") == 1
+    assert world.ids.ref("ID", "FRONT") in world.ledger.get(world.ids.workflow).pending_parts
+
+
+def test_a_large_retake_that_fails_its_pixel_check_keeps_the_landed_part(world, captures):
+    world.register()
+    key = world.ids.key("ID", "FRONT.jpg")
+    landed = put_capture(world, key, LARGE)
+    captures.process(landed)
+    bad_retake = put_capture(world, key, images.corrupt_late(LARGE_RETAKE))
+
+    outcome = captures.process(bad_retake)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", "CORRUPT_IMAGE")
+    assert [(c.operation, c.failed) for c in world.jumio.calls] == [
+        ("add_part", None),
+        ("update_part", "CaptureRejected"),
+    ]
+    part = world.ledger.get_part(world.ids.workflow, world.ids.part("ID", "FRONT"))
+    assert (part.status, part.version_id) == (PartStatus.UPLOADED, landed.version_id)
+    assert rejection_tag(world, bad_retake) == "CORRUPT_IMAGE"
+
+
+def test_a_large_capture_breaking_a_header_rule_never_reaches_jumio(world, captures):
+    world.register()
+    too_wide = images.jpeg_of_size(CHECK_BESIDE_UPLOAD_FROM_BYTES + 100, 8001, 400)
+    front = put_capture(world, world.ids.key("ID", "FRONT.jpg"), too_wide)
+
+    outcome = captures.process(front)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", "TOO_MANY_PIXELS")
+    assert world.jumio.calls == []
+
+
+def test_a_large_document_page_is_checked_whole_before_any_upload(world, captures):
+    world.register(("DOCUMENT",))
+    page = put_capture(
+        world, world.ids.key("DOCUMENT", "DOCUMENT/1.jpg"), images.corrupt_late(LARGE)
+    )
+
+    outcome = captures.process(page)
+
+    assert (outcome.status, outcome.reason) == ("REJECTED", "CORRUPT_IMAGE")
+    assert world.jumio.calls == []
 
 
 # --- rejected: the session ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ Every capture ends in one recorded outcome (README invariant 2, "nothing is lost
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -35,7 +36,12 @@ from jumio_pipeline.domain.errors import (
     SessionDeleted,
     SessionNotRegistered,
 )
-from jumio_pipeline.domain.image_validation import MAX_BYTES, ImageInfo, validate_capture
+from jumio_pipeline.domain.image_validation import (
+    MAX_BYTES,
+    ImageInfo,
+    check_pixel_data,
+    inspect_capture,
+)
 from jumio_pipeline.domain.session_state import (
     PartEvidence,
     PartRecord,
@@ -51,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 REJECTION_TAG = "rejection-reason"
 DAY_SECONDS = 86400
+# From this size on an image part's full decode (~120 ms at 15 MB) runs beside its upload, whose
+# body cannot end before the decode passed (adapters/jumio/verified_upload.py). Below it the
+# decode takes a few ms and runs first, so a broken small capture never opens a request.
+CHECK_BESIDE_UPLOAD_FROM_BYTES = 1_000_000
 
 # Session states that will never accept a part again, and the reason recorded for each.
 _CLOSED_REASONS = {
@@ -186,13 +196,16 @@ class CaptureService:
         is_update = _is_retake(context.previous_part, key)
         content = self._read(context)
         try:
-            context.info = info = validate_capture(
+            context.info = info = inspect_capture(
                 content, classifier=key.classifier, for_update=is_update
             )
+            verify = _pixel_check(content, info, key)
         except CaptureRejected as exc:
             raise _Rejection(exc.reason, exc.message) from None
-        operation = self._upload(context, href, token, content, info, is_update=is_update)
-        del content
+        operation = self._upload(
+            context, href, token, content, info, is_update=is_update, verify=verify
+        )
+        del content, verify
         landed = self._ledger.record_part_uploaded(
             key.workflow_execution_id, key.part, context.evidence(operation), now=self._clock()
         )
@@ -268,8 +281,13 @@ class CaptureService:
         info: ImageInfo,
         *,
         is_update: bool,
+        verify: Callable[[], None] | None,
     ) -> str:
-        """Call Jumio; permanent refusals become rejections, transient errors propagate."""
+        """Call Jumio; permanent refusals become rejections, transient errors propagate.
+
+        ``verify`` is the pixel check still to pass: the client runs it beside the upload and
+        raises its rejection if it fails (that upload was cut short and never landed).
+        """
         key, record = context.key, context.record
         assert key is not None
         assert record is not None
@@ -287,10 +305,14 @@ class CaptureService:
                     retake=previous is not None and previous.landed,
                 )
             if is_update:
-                self._jumio.update_part(href, token, content, info.content_type, filename)
+                self._jumio.update_part(
+                    href, token, content, info.content_type, filename, verify=verify
+                )
                 return "update"
-            self._jumio.add_part(href, token, content, info.content_type, filename)
+            self._jumio.add_part(href, token, content, info.content_type, filename, verify=verify)
             return "add"
+        except CaptureRejected as exc:
+            raise _Rejection(exc.reason, exc.message) from None
         except (JumioAuthError, JumioNotFound, JumioRejected) as exc:
             raise self._rejection_for(record, exc) from None
 
@@ -361,6 +383,16 @@ class CaptureService:
             now=now,
         )
         logger.warning("capture outside any session rejected: %s (key %s)", reason, digest)
+
+
+def _pixel_check(content: bytes, info: ImageInfo, key: CaptureKey) -> Callable[[], None] | None:
+    """The full decode of the pixel data: returned to run beside the upload for a large image
+    part, else run here and now (None). Document pages are always checked first: a page is
+    sent with the others when a document is rebuilt (services/document_pages.py)."""
+    if key.page is None and len(content) >= CHECK_BESIDE_UPLOAD_FROM_BYTES:
+        return functools.partial(check_pixel_data, content, info)
+    check_pixel_data(content, info)
+    return None
 
 
 def _same_version(previous: PartRecord, identity: CaptureIdentity) -> bool:

@@ -349,14 +349,32 @@ class RequestQueue(Protocol):
 
 
 class PartUploads(Protocol):
-    """Credentials-API uploads with a credential's api.token (``CredentialsClient``)."""
+    """Credentials-API uploads with a credential's api.token (``CredentialsClient``).
+
+    ``verify``, when given, is a check the upload's body may not end before: it runs beside
+    the upload; if it raises, the upload is cut short (nothing lands) and its error is raised.
+    """
 
     def add_part(
-        self, href: str, token: str, content: bytes, content_type: str, filename: str
+        self,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+        *,
+        verify: Callable[[], None] | None = None,
     ) -> dict[str, Any]: ...
 
     def update_part(
-        self, href: str, token: str, content: bytes, content_type: str, filename: str
+        self,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+        *,
+        verify: Callable[[], None] | None = None,
     ) -> dict[str, Any]: ...
 
     def upload_document(

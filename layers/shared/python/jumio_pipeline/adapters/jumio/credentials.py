@@ -9,16 +9,28 @@ Recovering from uncertainty never reads an error body: Jumio documents no error 
 answer, a timeout, a 5xx, or a refusal whose meaning Jumio does not document) the same bytes
 are sent as an update (PUT), which is idempotent by nature. Only 401 (the token) and 429
 (nothing was done) are taken at their word.
+
+An add or update may carry ``verify``, the rest of the capture's validation: it then runs
+beside the upload and the body cannot complete before it passed (``verified_upload``). A
+capture that fails it is cut short and its own error raised: that request cannot have landed,
+so it is never reconciled.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jumio_pipeline.adapters.jumio.http import JumioHttp
 from jumio_pipeline.adapters.jumio.responses import json_body
 from jumio_pipeline.adapters.jumio.urls import require_jumio_href
+from jumio_pipeline.adapters.jumio.verified_upload import (
+    GatedMultipartBody,
+    UploadAborted,
+    Verification,
+)
 from jumio_pipeline.domain.errors import (
     JumioAuthError,
     JumioError,
@@ -41,7 +53,14 @@ class CredentialsClient:
         self._http = http
 
     def add_part(
-        self, href: str, token: str, content: bytes, content_type: str, filename: str
+        self,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+        *,
+        verify: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
         """Add an image part (POST); an uncertain add is followed by an update (PUT).
 
@@ -49,15 +68,29 @@ class CredentialsClient:
         the same bytes go out as ``update_part``: the part is then in place whether the POST
         took effect or not. If the update is refused too, the add's own error is what the
         caller gets (a transient error stays transient, so the capture is tried again later).
+
+        ``verify`` (optional) runs beside the POST and must pass before its body may end; if
+        it raises, that error is raised here, whatever became of the POST, and nothing is
+        reconciled: the body never ended, so the part cannot have landed.
         """
-        try:
-            return self._send_image(
-                "add_part", "POST", href, token, content, content_type, filename, resend=False
-            )
-        except JumioError as uncertain:
-            if not _worth_reconciling(uncertain):
-                raise
-            add_error = uncertain
+        with _verified(verify) as verification:
+            try:
+                return self._send_image(
+                    "add_part",
+                    "POST",
+                    href,
+                    token,
+                    content,
+                    content_type,
+                    filename,
+                    resend=False,
+                    verification=verification,
+                )
+            except JumioError as uncertain:
+                add_error = uncertain
+            _raise_if_failed(verification)  # an invalid capture: its own error, no update
+            if not _worth_reconciling(add_error):
+                raise add_error
         logger.info(
             "jumio add_part uncertain (HTTP %s): the same bytes go out as update_part",
             add_error.status,
@@ -68,10 +101,32 @@ class CredentialsClient:
         )
 
     def update_part(
-        self, href: str, token: str, content: bytes, content_type: str, filename: str
+        self,
+        href: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        filename: str,
+        *,
+        verify: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
-        """Replace an image part (PUT): a retake before finalize."""
-        return self._send_image("update_part", "PUT", href, token, content, content_type, filename)
+        """Replace an image part (PUT): a retake before finalize. ``verify`` as for add."""
+        with _verified(verify) as verification:
+            try:
+                return self._send_image(
+                    "update_part",
+                    "PUT",
+                    href,
+                    token,
+                    content,
+                    content_type,
+                    filename,
+                    verification=verification,
+                )
+            except JumioError as refused:
+                update_error = refused
+            _raise_if_failed(verification)
+            raise update_error
 
     def upload_prepared_data(self, href: str, token: str, data: dict[str, Any]) -> dict[str, Any]:
         """Upload the PREPARED_DATA part as JSON (POST); an uncertain upload is followed by an
@@ -177,17 +232,57 @@ class CredentialsClient:
         filename: str,
         *,
         resend: bool = True,
+        verification: Verification | None = None,
     ) -> dict[str, Any]:
-        """POST or PUT one image as the multipart field ``file``."""
-        response = self._http.send(
+        """POST or PUT one image as the multipart field ``file``; streamed when verified."""
+        target = require_jumio_href(self._http.settings, href)
+        bearer = _checked_token(token)
+        field = _file_field(content, content_type, filename, IMAGE_TYPES)
+        if verification is None:
+            response = self._http.send(
+                operation, method, target, bearer=bearer, files=[field], retry_after_sent=resend
+            )
+            return json_body(operation, response)
+        body = GatedMultipartBody(content, content_type, filename, verification)
+        try:
+            return json_body(
+                operation,
+                self._http.send(
+                    operation, method, target, bearer=bearer, stream=body, retry_after_sent=resend
+                ),
+            )
+        except UploadAborted:
+            pass
+        # Out of the except block: the abort's traceback runs through requests' frames, which
+        # hold the Authorization header; it must not become the context of what is raised.
+        logger.info(
+            "jumio %s %s cut short at byte %d of %d: the capture failed its check",
             operation,
             method,
-            require_jumio_href(self._http.settings, href),
-            bearer=_checked_token(token),
-            files=[_file_field(content, content_type, filename, IMAGE_TYPES)],
-            retry_after_sent=resend,
+            body.tell(),
+            len(body),
         )
-        return json_body(operation, response)
+        verification.wait()  # raises the check's own error
+        raise RuntimeError(f"{operation}: the upload was cut short although its check passed")
+
+
+@contextmanager
+def _verified(verify: Callable[[], None] | None) -> Iterator[Verification | None]:
+    """The check started beside the call, and ended before the call returns."""
+    if verify is None:
+        yield None
+        return
+    verification = Verification(verify)
+    try:
+        yield verification
+    finally:
+        verification.join()
+
+
+def _raise_if_failed(verification: Verification | None) -> None:
+    """After a failed request: the check's error if the capture was invalid."""
+    if verification is not None:
+        verification.wait()
 
 
 def _worth_reconciling(error: JumioError) -> bool:

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3.exceptions
@@ -25,6 +25,9 @@ from jumio_pipeline.adapters.jumio.responses import error_for_response
 from jumio_pipeline.adapters.jumio.retry import CallBudget, JumioRetry, build_retry
 from jumio_pipeline.adapters.jumio.settings import JumioSettings
 from jumio_pipeline.domain.errors import JumioUnavailable
+
+if TYPE_CHECKING:
+    from jumio_pipeline.adapters.jumio.verified_upload import StreamedBody
 
 logger = logging.getLogger(__name__)
 
@@ -116,13 +119,17 @@ class JumioHttp:
         form: dict[str, str] | None = None,
         files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
         retry_after_sent: bool = True,
+        stream: StreamedBody | None = None,
     ) -> requests.Response:
         """Send one request (with retries) and return the 2xx response, or raise its error.
 
         ``retry_after_sent=False`` forbids repeating a request that may have reached Jumio
-        (see ``retry.build_retry``).
+        (see ``retry.build_retry``). ``stream`` is a body sent as it is produced, under its own
+        Content-Type (``verified_upload``); whatever it raises leaves the call unchanged.
         """
         headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+        if stream is not None:
+            headers["Content-Type"] = stream.content_type
         budget = CallBudget(
             deadline=self._clock() + self.settings.max_retry_seconds,
             clock=self._clock,
@@ -145,7 +152,7 @@ class JumioHttp:
                     headers=headers,
                     auth=basic_auth,
                     json=json_body,
-                    data=form,
+                    data=form if stream is None else stream,
                     files=files,
                     timeout=(self.settings.connect_timeout, self.settings.read_timeout),
                     allow_redirects=False,
