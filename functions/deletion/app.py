@@ -41,7 +41,7 @@ from jumio_pipeline.services.erasure_requests import ErasureRequests, RetentionR
 
 settings = DeletionSettings.from_env()
 observed = observability(settings)
-logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
+logger, metrics = observed.logger, observed.metrics
 
 http = JumioHttp(JumioSettings.from_env())
 tenant = TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
@@ -78,7 +78,7 @@ retention = RetentionRun(
 )
 
 
-@tracer.capture_method(capture_response=False)
+@observed.traced
 def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)
     result = requests.handle(record.body, record.message_id)
