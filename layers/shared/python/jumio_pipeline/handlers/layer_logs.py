@@ -5,7 +5,9 @@ see pyproject's import contracts). Left alone, Lambda would drop their INFO line
 logger is at WARNING) and print their warnings as plain text without the correlation id. So
 while a handler runs, every ``jumio_pipeline`` record goes to that function's Powertools
 handler: the same JSON formatter, hence the same ``service``, Lambda context and
-``correlation_id`` as the handler's own lines.
+``correlation_id`` as the handler's own lines. Powertools' own package logger is routed the
+same way (at the level the root logger gives it): its Tracer logs an exception that leaves a
+handler, which would otherwise be a plain-text traceback.
 
 Why a context variable and not Powertools' ``copy_config_to_registered_loggers``: that copies
 one function's handler for good, while the local cloud (and the tests) run several functions in
@@ -26,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 LAYER_LOGGER = "jumio_pipeline"
+POWERTOOLS_LOGGER = "aws_lambda_powertools"
 _WRITTEN_AS_JSON = "_jumio_pipeline_written_as_json"
 
 _current_handlers: contextvars.ContextVar[Sequence[logging.Handler]] = contextvars.ContextVar(
@@ -62,9 +65,11 @@ def route_layer_logs(level: int | str) -> None:
     ``level`` (the function's log level) is applied only when nobody set the layer logger's
     level before (a test raising it to DEBUG keeps it); idempotent across functions.
     """
+    for name in (LAYER_LOGGER, POWERTOOLS_LOGGER):
+        routed = logging.getLogger(name)
+        if _ROUTER not in routed.handlers:
+            routed.addHandler(_ROUTER)
     layer = logging.getLogger(LAYER_LOGGER)
-    if _ROUTER not in layer.handlers:
-        layer.addHandler(_ROUTER)
     if layer.level == logging.NOTSET:
         layer.setLevel(level)
     for handler in logging.getLogger().handlers:

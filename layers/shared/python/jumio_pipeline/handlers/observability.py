@@ -46,17 +46,19 @@ class Observability:
         object, and the correlation id from the event when it names one."""
 
         def decorate(handler: Handler) -> Handler:
-            @wraps(handler)
-            def with_layer_logs(event: Any, context: Any) -> Any:
-                with layer_logs_written_by(self.logger.handlers):
-                    return handler(event, context)
-
             traced = self.tracer.capture_lambda_handler(
                 capture_response=False, capture_error=False
-            )(with_layer_logs)
+            )(handler)
+
+            @wraps(handler)
+            def with_layer_logs(event: Any, context: Any) -> Any:
+                # Around the tracer too: it logs the exception that leaves the handler.
+                with layer_logs_written_by(self.logger.handlers):
+                    return traced(event, context)
+
             return self.logger.inject_lambda_context(
                 log_event=False, clear_state=True, correlation_id_path=correlation_id_path
-            )(traced)
+            )(with_layer_logs)
 
         return decorate
 
