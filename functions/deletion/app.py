@@ -80,9 +80,12 @@ retention = RetentionRun(
 
 @observed.traced
 def record_handler(record: SQSRecord) -> None:
-    logger.set_correlation_id(None)
+    # Correlation id = the session's workflowExecutionId (none for an ACCOUNT request); the
+    # request's own (checked) id is on the lines that report it, as requestId.
+    logger.remove_keys(["requestId"])
+    observed.correlate_with_message(record.body)
     result = requests.handle(record.body, record.message_id)
-    logger.set_correlation_id(result.request_id)
+    logger.append_keys(requestId=result.request_id)
     if result.replayed:
         logger.info(
             "erasure request replayed: answered from its audit record",

@@ -84,7 +84,7 @@ def _count(outcome: Outcome) -> None:
 @observed.traced
 def record_handler(record: SQSRecord) -> None:
     """Deliver one record; a failure follows the failure policy (handlers/failures.py)."""
-    logger.set_correlation_id(None)
+    observed.correlate_with_message(record.body)
     try:
         outcome = service.process(record.body, record.message_id)
     except SessionNotRegistered:

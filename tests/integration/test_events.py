@@ -86,6 +86,11 @@ def function_of(event_file: Path) -> str:
     raise AssertionError(f"{event_file.name} names no function of functions/")
 
 
+def json_lines(stdout: str) -> list[dict[str, Any]]:
+    """The JSON log lines among what a handler printed."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith('{"level"')]
+
+
 def logical_id(function: str) -> str:
     return "".join(part.title() for part in function.split("_")) + "Function"
 
@@ -315,7 +320,13 @@ HAPPY_PATH: list[tuple[str, str | None, Callable[[SampleRun, Any], None]]] = [
 
 def run_happy_path(run: SampleRun, until: str | None = None) -> None:
     """Run the happy path's events in order (up to and without ``until``), checking each."""
-    for name, capture, check in HAPPY_PATH:
+    run_happy_path_from(run, HAPPY_PATH[0][0], until=until)
+
+
+def run_happy_path_from(run: SampleRun, first: str, *, until: str | None = None) -> None:
+    """The happy path's events from ``first`` (included) to ``until`` (excluded)."""
+    names = [name for name, _, _ in HAPPY_PATH]
+    for name, capture, check in HAPPY_PATH[names.index(first) :]:
         if name == until:
             return
         if capture is not None:
@@ -357,11 +368,32 @@ def test_a_real_handlers_layer_lines_are_its_json_with_the_correlation_id(
     run_happy_path(sample, until="finalize_session")
     capsys.readouterr()
     sample.invoke("finalize_session")
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"level"' in line]
+    lines = json_lines(capsys.readouterr().out)
     [jumio] = [line for line in lines if line["message"].startswith("jumio finalize PUT -> HTTP 2")]
     assert jumio["name"] == "jumio_pipeline.adapters.jumio.http"
     assert (jumio["level"], jumio["service"]) == ("INFO", "finalize")
     assert jumio["correlation_id"] == sample.workflow_id
+
+
+def test_queue_handlers_correlate_the_layer_lines_with_the_session_they_name(
+    sample: SampleRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """upload_prepared_data and deletion take the id from the message before processing it."""
+    run_happy_path(sample, until="upload_prepared_data_full")
+    capsys.readouterr()
+    sample.invoke("upload_prepared_data_full")
+    upload = json_lines(capsys.readouterr().out)
+    [jumio] = [line for line in upload if line["message"].startswith("jumio upload_prepared_da")]
+    assert jumio["correlation_id"] == sample.workflow_id
+
+    run_happy_path_from(sample, "finalize_session", until="deletion_session")
+    capsys.readouterr()
+    sample.invoke("deletion_session")
+    erasure = json_lines(capsys.readouterr().out)
+    [jumio] = [line for line in erasure if line["message"].startswith("jumio delete_workflow")]
+    [done] = [line for line in erasure if line["message"] == "erasure request done"]
+    assert jumio["correlation_id"] == done["correlation_id"] == sample.workflow_id
+    assert done["requestId"] == "erasure-session-0001"
 
 
 # --- the other cases --------------------------------------------------------------------------

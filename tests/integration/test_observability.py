@@ -373,3 +373,24 @@ def test_the_trace_would_show_an_exception_that_carried_such_text(
 
     assert isinstance(error, RuntimeError)
     assert MARKER in segment
+
+
+@pytest.mark.parametrize(
+    ("body", "correlation_id"),
+    [
+        (json.dumps({"workflowExecutionId": WORKFLOW_ID.upper()}), WORKFLOW_ID),
+        (json.dumps({"workflowExecutionId": "jane.doe@example.com"}), None),
+        (json.dumps({"workflowExecutionId": 7}), None),
+        (json.dumps([WORKFLOW_ID]), None),
+        ("not json", None),
+        ("[" * 100_000, None),
+    ],
+    ids=["uuid", "not-a-uuid", "not-a-string", "not-an-object", "not-json", "too-deep"],
+)
+def test_a_message_correlates_only_by_a_uuid_it_names(
+    body: str, correlation_id: str | None
+) -> None:
+    observed = function()
+    observed.logger.set_correlation_id("left-over")
+    observed.correlate_with_message(body)
+    assert observed.logger.get_correlation_id() == correlation_id

@@ -17,10 +17,12 @@ carries only ids, statuses and codes (domain/errors.py, adapters/jumio/responses
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
+from uuid import UUID
 
 from aws_lambda_powertools import Logger, Tracer
 
@@ -61,6 +63,18 @@ class Observability:
             )(with_layer_logs)
 
         return decorate
+
+    def correlate_with_message(self, body: str) -> None:
+        """Correlation id = the ``workflowExecutionId`` a JSON message names, before it is
+        processed, so the layer's lines while it is carry it too; none if it names no UUID
+        (the message is not trusted yet: nothing else of it is read, let alone logged)."""
+        try:
+            message = json.loads(body)
+            named = message.get("workflowExecutionId") if isinstance(message, dict) else None
+            correlation_id = str(UUID(named)) if isinstance(named, str) else None
+        except (ValueError, RecursionError):
+            correlation_id = None
+        self.logger.set_correlation_id(correlation_id)
 
     def traced(self, method: Traced) -> Traced:
         """A subsegment per call of ``method`` (a record handler): no response, no exception
