@@ -361,14 +361,19 @@ def test_the_happy_path_runs_through_every_handler(sample: SampleRun) -> None:
     run_happy_path(sample)
 
 
-def test_a_real_handlers_layer_lines_are_its_json_with_the_correlation_id(
+def test_a_real_handlers_layer_lines_and_jumio_calls_are_its_own(
     sample: SampleRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """finalize's Jumio call is logged by the layer (adapters/jumio/http.py) at INFO."""
     run_happy_path(sample, until="finalize_session")
     capsys.readouterr()
     sample.invoke("finalize_session")
-    lines = json_lines(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    lines = json_lines(out)
+    # ... and its Jumio call is counted in the function's namespace, under its service.
+    emf = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    calls = [(m["service"], m["operation"], m["statusClass"]) for m in emf if "JumioCalls" in m]
+    assert calls == [("finalize", "finalize", "2xx")]
     [jumio] = [line for line in lines if line["message"].startswith("jumio finalize PUT -> HTTP 2")]
     assert jumio["name"] == "jumio_pipeline.adapters.jumio.http"
     assert (jumio["level"], jumio["service"]) == ("INFO", "finalize")

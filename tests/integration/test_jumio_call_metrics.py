@@ -262,3 +262,16 @@ def test_the_namespace_defaults_to_the_pipelines(
         "dimensions": {"service": "service_undefined", "operation": "status"},
         "value": 12.5,
     }
+
+
+def test_a_client_outside_a_function_writes_no_metrics(
+    jumio_sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script (the local cloud's session helper prints JSON on stdout) is not a function."""
+    monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+    href, token = finalize_target(jumio_sim)
+    with JumioHttp(settings_for(jumio_sim.base_url)) as http:
+        capsys.readouterr()
+        CredentialsClient(http).finalize(href, token)
+
+    assert emf_lines(capsys.readouterr().out) == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -94,7 +95,9 @@ class JumioHttp:
 
     ``sleep``, ``clock`` and ``rng`` are injectable so the retry policy can be tested without
     real waits; production uses the defaults. ``metrics`` defaults to the function's namespace
-    and service from Powertools' variables.
+    and service from Powertools' variables; without ``POWERTOOLS_SERVICE_NAME`` (a script, not
+    a function: every function's settings require it) nothing is counted, so that no EMF line
+    mixes into a script's own output.
     """
 
     def __init__(
@@ -107,7 +110,7 @@ class JumioHttp:
         metrics: EmfMetrics | None = None,
     ) -> None:
         self.settings = settings
-        self._metrics = metrics if metrics is not None else EmfMetrics.from_env()
+        self._metrics = metrics if metrics is not None else _function_metrics()
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -233,6 +236,8 @@ class JumioHttp:
         A metric that cannot be written is logged, never raised: the call itself has happened
         (an add that reached Jumio must not look failed because stdout was closed).
         """
+        if self._metrics is None:
+            return
         name = operation if operation in JUMIO_OPERATIONS else "other"
         try:
             for attempt in budget.outcomes(budget.attempt_ended(status)):
@@ -240,6 +245,13 @@ class JumioHttp:
                 self._metrics.milliseconds(LATENCY_METRIC, attempt.milliseconds, operation=name)
         except Exception as exc:  # counting must not fail the call
             logger.warning("jumio %s: call metrics not written (%s)", name, type(exc).__name__)
+
+
+def _function_metrics() -> EmfMetrics | None:
+    """The running function's metrics, or None outside a function."""
+    if not os.environ.get("POWERTOOLS_SERVICE_NAME", "").strip():
+        return None
+    return EmfMetrics.from_env()
 
 
 def _never_connected(exc: requests.RequestException) -> bool:
