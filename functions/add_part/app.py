@@ -40,7 +40,7 @@ from jumio_pipeline.services.session_wait import SessionWait
 
 settings = AddPartSettings.from_env()
 observed = observability(settings)
-logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
+logger, metrics = observed.logger, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
 objects = S3ObjectStore()
@@ -100,7 +100,7 @@ def _correlate(identity: CaptureIdentity) -> None:
         logger.set_correlation_id(None)
 
 
-@tracer.capture_method(capture_response=False)
+@observed.traced
 def record_handler(record: SQSRecord) -> None:
     try:
         notification = parse_notification(record.body)

@@ -41,7 +41,7 @@ from jumio_pipeline.services.erasure_requests import ErasureRequests, RetentionR
 
 settings = DeletionSettings.from_env()
 observed = observability(settings)
-logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
+logger, metrics = observed.logger, observed.metrics
 
 http = JumioHttp(JumioSettings.from_env())
 tenant = TenantClientProvider(cached_secret(settings.tenant_secret_arn, json_value=True), http)
@@ -78,11 +78,14 @@ retention = RetentionRun(
 )
 
 
-@tracer.capture_method(capture_response=False)
+@observed.traced
 def record_handler(record: SQSRecord) -> None:
-    logger.set_correlation_id(None)
+    # Correlation id = the session's workflowExecutionId (none for an ACCOUNT request); the
+    # request's own (checked) id is on the lines that report it, as requestId.
+    logger.remove_keys(["requestId"])
+    observed.correlate_with_message(record.body)
     result = requests.handle(record.body, record.message_id)
-    logger.set_correlation_id(result.request_id)
+    logger.append_keys(requestId=result.request_id)
     if result.replayed:
         logger.info(
             "erasure request replayed: answered from its audit record",

@@ -28,7 +28,7 @@ from jumio_pipeline.services.registration import RegistrationService
 
 settings = RegisterSessionSettings.from_env()
 observed = observability(settings)
-logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
+logger, metrics = observed.logger, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
 executions = StepFunctions(state_machine_arn=settings.state_machine_arn)
@@ -44,7 +44,7 @@ registrations = RegistrationService(
 )
 
 
-@tracer.capture_method(capture_response=False)
+@observed.traced
 def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)  # never carry the previous record's id into this one
     try:

@@ -51,7 +51,7 @@ from jumio_pipeline.services.start_session import SessionStarts, StartedSession
 
 settings = StartSessionSettings.from_env()
 observed = observability(settings)
-logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
+logger, metrics = observed.logger, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
 executions = StepFunctions(state_machine_arn=settings.state_machine_arn)
@@ -185,7 +185,7 @@ def not_found(_: Exception) -> Response:
 # --- queue ----------------------------------------------------------------------------------
 
 
-@tracer.capture_method(capture_response=False)
+@observed.traced
 def record_handler(record: SQSRecord) -> None:
     logger.set_correlation_id(None)
     try:

@@ -35,7 +35,7 @@ from jumio_pipeline.services.session_wait import SessionWait
 
 settings = PreparedDataSettings.from_env()
 observed = observability(settings)
-logger, tracer, metrics = observed.logger, observed.tracer, observed.metrics
+logger, metrics = observed.logger, observed.metrics
 
 ledger = Ledger(settings.ledger_table)
 dead_letters = DeadLetterQueue(settings.dead_letter_queue_url)
@@ -81,10 +81,10 @@ def _count(outcome: Outcome) -> None:
     metrics.count(_METRIC[outcome.status], **dimensions)
 
 
-@tracer.capture_method(capture_response=False)
+@observed.traced
 def record_handler(record: SQSRecord) -> None:
     """Deliver one record; a failure follows the failure policy (handlers/failures.py)."""
-    logger.set_correlation_id(None)
+    observed.correlate_with_message(record.body)
     try:
         outcome = service.process(record.body, record.message_id)
     except SessionNotRegistered:

@@ -1420,19 +1420,11 @@ class InMemoryIdempotencyRecords:
 # --- Jumio -----------------------------------------------------------------------------------
 
 
-def jumio_refusal(
-    status: int = 409,
-    *,
-    detail: str = "The request could not be processed.",
-    operation: str = "add_part",
-) -> JumioRejected:
+def jumio_refusal(status: int = 409, *, operation: str = "add_part") -> JumioRejected:
     """A refusal Jumio gives no meaning to (409, or a 400 of an opaque conflict)."""
+    title = "Conflict" if status == 409 else "Bad Request"
     return JumioRejected(
-        f"{operation}: HTTP {status}: {detail}",
-        title="Conflict" if status == 409 else "Bad Request",
-        detail=detail,
-        status=status,
-        operation=operation,
+        f"{operation}: HTTP {status} {title}", title=title, status=status, operation=operation
     )
 
 
@@ -1446,14 +1438,10 @@ def jumio_not_found(*, operation: str = "add_part") -> JumioNotFound:
 
 
 def jumio_rejected(
-    status: int = 400, *, title: str = "Bad Request", detail: str = "", operation: str = "add_part"
+    status: int = 400, *, title: str = "Bad Request", operation: str = "add_part"
 ) -> JumioRejected:
     return JumioRejected(
-        f"{operation}: HTTP {status} {title}" + (f": {detail}" if detail else ""),
-        title=title,
-        detail=detail,
-        status=status,
-        operation=operation,
+        f"{operation}: HTTP {status} {title}", title=title, status=status, operation=operation
     )
 
 

@@ -57,17 +57,17 @@ class JumioPermanentError(JumioError):
 
 
 class JumioRejected(JumioPermanentError):
-    """Jumio refused the request (400, 409, 413, 415, 422, ...), with its own title and detail.
+    """Jumio refused the request (400, 409, 413, 415, 422, ...), with the status's title.
 
     Jumio documents no error codes, and no meaning for a 409: nothing may branch on ``title``
-    or ``detail`` (they are kept for people to read). What an uncertain refusal meant is found
-    out by documented means: an update of the same part, or the workflow status.
+    (kept for people to read). Jumio's ``detail`` is not kept at all: it is free text that may
+    quote the request. What an uncertain refusal meant is found out by documented means: an
+    update of the same part, or the workflow status.
     """
 
-    def __init__(self, message: str, *, title: str = "", detail: str = "", **kwargs) -> None:
+    def __init__(self, message: str, *, title: str = "", **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.title = title
-        self.detail = detail
 
 
 class JumioAuthError(JumioPermanentError):

@@ -4,12 +4,18 @@ Kept per Lambda container (create it at cold start): the connection pool then su
 between invocations, which saves a TLS handshake per call. Every call carries connect and read
 timeouts, the User-Agent Jumio requires and ``Accept: application/json``; every final failure
 leaves as one of the errors of ``jumio_pipeline.domain.errors``.
+
+Every attempt, retries included, is counted here and only here: ``JumioCalls`` (Count, by
+``service``, ``operation`` and ``statusClass``: 2xx, 4xx, 429, 5xx or network) and
+``JumioCallLatency`` (Milliseconds, by ``service`` and ``operation``), so that Jumio's rate
+limits and its bill can be watched. Operations are the code names below, never ids.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -22,14 +28,43 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from jumio_pipeline.adapters.jumio.responses import error_for_response
-from jumio_pipeline.adapters.jumio.retry import CallBudget, JumioRetry, build_retry
+from jumio_pipeline.adapters.jumio.retry import (
+    CallBudget,
+    JumioRetry,
+    build_retry,
+)
 from jumio_pipeline.adapters.jumio.settings import JumioSettings
+from jumio_pipeline.adapters.metrics import EmfMetrics
 from jumio_pipeline.domain.errors import JumioUnavailable
 
 if TYPE_CHECKING:
     from jumio_pipeline.adapters.jumio.verified_upload import StreamedBody
 
 logger = logging.getLogger(__name__)
+
+# The operation names the clients send (credentials.py, tenant.py): a metric dimension, so any
+# other name is counted as "other" rather than let an id become a dimension value.
+JUMIO_OPERATIONS = frozenset(
+    {
+        "token",
+        "account_create",
+        "account_update",
+        "status",
+        "details",
+        "add_part",
+        "update_part",
+        "upload_prepared_data",
+        "update_prepared_data",
+        "upload_document",
+        "finalize",
+        "delete_part",
+        "delete_all_pages",
+        "delete_workflow",
+        "delete_account",
+    }
+)
+CALLS_METRIC = "JumioCalls"
+LATENCY_METRIC = "JumioCallLatency"
 
 # The Retry of the call running in this thread/context. requests' HTTPAdapter has one
 # ``max_retries`` for all calls; a per-call Retry is what gives each call its own deadline.
@@ -62,7 +97,10 @@ class JumioHttp:
     """Sends one Jumio request with retries, timeouts and headers; maps failures to errors.
 
     ``sleep``, ``clock`` and ``rng`` are injectable so the retry policy can be tested without
-    real waits; production uses the defaults.
+    real waits; production uses the defaults. ``metrics`` defaults to the function's namespace
+    and service from Powertools' variables; without ``POWERTOOLS_SERVICE_NAME`` (a script, not
+    a function: every function's settings require it) nothing is counted, so that no EMF line
+    mixes into a script's own output.
     """
 
     def __init__(
@@ -72,8 +110,10 @@ class JumioHttp:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        metrics: EmfMetrics | None = None,
     ) -> None:
         self.settings = settings
+        self._metrics = metrics if metrics is not None else _function_metrics()
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -164,6 +204,7 @@ class JumioHttp:
             # ever retried after failed connects (or a 429, which Jumio documents as not done).
             never_sent = _never_connected(exc) and (budget.attempts == 1 or not retry_after_sent)
         if transport_failure is not None:
+            self._count_attempts(operation, budget, status=None)
             # Raised outside the except block: requests' exception holds the prepared request
             # (Authorization header, body), so it must not even be the implicit __context__.
             kind = "timeout" if isinstance(transport_failure, TimeoutError) else "connection"
@@ -182,6 +223,7 @@ class JumioHttp:
             ) from transport_failure
         elapsed_ms = int((self._clock() - started) * 1000)
         status = response.status_code
+        self._count_attempts(operation, budget, status=status)
         log = logger.info if status < 400 else logger.warning
         log(
             "jumio %s %s -> HTTP %d after %d attempt(s) in %d ms",
@@ -194,6 +236,29 @@ class JumioHttp:
         if 200 <= status < 300:
             return response
         raise error_for_response(operation, response)
+
+    def _count_attempts(self, operation: str, budget: CallBudget, *, status: int | None) -> None:
+        """One ``JumioCalls`` and one ``JumioCallLatency`` per attempt of this call.
+
+        A metric that cannot be written is logged, never raised: the call itself has happened
+        (an add that reached Jumio must not look failed because stdout was closed).
+        """
+        if self._metrics is None:
+            return
+        name = operation if operation in JUMIO_OPERATIONS else "other"
+        try:
+            for attempt in budget.outcomes(budget.attempt_ended(status)):
+                self._metrics.count(CALLS_METRIC, operation=name, statusClass=attempt.status_class)
+                self._metrics.milliseconds(LATENCY_METRIC, attempt.milliseconds, operation=name)
+        except Exception as exc:  # counting must not fail the call
+            logger.warning("jumio %s: call metrics not written (%s)", name, type(exc).__name__)
+
+
+def _function_metrics() -> EmfMetrics | None:
+    """The running function's metrics, or None outside a function."""
+    if not os.environ.get("POWERTOOLS_SERVICE_NAME", "").strip():
+        return None
+    return EmfMetrics.from_env()
 
 
 def _never_connected(exc: requests.RequestException) -> bool:

@@ -2,13 +2,17 @@
 
 One place decides which status means which error class, because the state machine and the
 SQS batch-failure path route on those class names. Messages carry the operation, the status
-and Jumio's own ``title``/``detail`` only: never a token, a URL query, a request body or the
-rest of a response body.
+and a title: Jumio's ``title`` when it is an HTTP reason phrase ("Bad Request", "Too Many
+Requests"), else the status's own phrase. Jumio's ``detail`` is never kept, whatever the status: it is free text that may
+quote the request (a name, a document number), and an error's text reaches logs, X-Ray, Step
+Functions' error cause and DLQ attributes. Never a token, a URL query, a request body or any
+other part of a response body either.
 """
 
 from __future__ import annotations
 
 import email.utils
+import http
 import json
 import time
 from typing import Any
@@ -24,7 +28,8 @@ from jumio_pipeline.domain.errors import (
     JumioUnavailable,
 )
 
-_MAX_TEXT = 300
+# The only titles kept: the standard reason phrases, spelt the standard way.
+_REASON_PHRASES = {status.phrase.lower(): status.phrase for status in http.HTTPStatus}
 _NOT_JSON = object()
 
 
@@ -58,12 +63,8 @@ def json_body(operation: str, response: requests.Response) -> dict[str, Any]:
 def error_for_response(operation: str, response: requests.Response) -> JumioError:
     """The named error for a final non-2xx answer (after the client's own retries)."""
     status = response.status_code
-    title, detail = problem_title_detail(response)
-    message = f"{operation}: HTTP {status}"
-    if title:
-        message += f" {title}"
-    if detail:
-        message += f": {detail}"
+    title = problem_title(response)
+    message = f"{operation}: HTTP {status}" + (f" {title}" if title else "")
     common: dict[str, Any] = {"status": status, "operation": operation}
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -74,20 +75,24 @@ def error_for_response(operation: str, response: requests.Response) -> JumioErro
         return JumioAuthError(message, **common)
     if status == 404:
         return JumioNotFound(message, **common)
-    return JumioRejected(message, title=title, detail=detail, **common)
+    return JumioRejected(message, title=title, **common)
 
 
-def problem_title_detail(response: requests.Response) -> tuple[str, str]:
-    """Jumio's ``{title, status, detail}`` fields, cleaned; the reason phrase if there are none."""
-    title = detail = ""
+def problem_title(response: requests.Response) -> str:
+    """Jumio's ``title`` if it is a reason phrase, else the response's, else the status's."""
     try:
         body = json.loads(response.content or b"null")
     except ValueError:
         body = None
-    if isinstance(body, dict):
-        title = _clean(body.get("title"))
-        detail = _clean(body.get("detail"))
-    return title or _clean(response.reason), detail
+    candidates = [body.get("title") if isinstance(body, dict) else None, response.reason]
+    for candidate in candidates:
+        phrase = _reason_phrase(candidate)
+        if phrase:
+            return phrase
+    try:
+        return http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return ""
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -103,9 +108,8 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
-def _clean(value: object) -> str:
-    """A short single-line string of a field Jumio sent, or '' if it is not a string."""
+def _reason_phrase(value: object) -> str:
+    """The standard spelling of ``value`` if it is an HTTP reason phrase, else ''."""
     if not isinstance(value, str):
         return ""
-    text = " ".join(value.split())
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+    return _REASON_PHRASES.get(" ".join(value.split()).lower(), "")

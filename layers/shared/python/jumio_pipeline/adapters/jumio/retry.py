@@ -41,7 +41,9 @@ class CallBudget:
     """What all the copies of one call's ``JumioRetry`` share: the deadline and the tools.
 
     urllib3 makes a new ``Retry`` object per attempt; this one object is shared by all of them,
-    so it also counts the attempts for the log line of the call.
+    so it also counts the attempts for the log line of the call, and notes how each attempt
+    that urllib3 judged (a retried status or a transport error) ended and how long it took,
+    for the per-attempt metrics.
     """
 
     deadline: float
@@ -51,10 +53,51 @@ class CallBudget:
     backoff_base: float
     backoff_cap: float
     attempts: int = field(default=1)
+    attempt_started: float | None = None
+    judged: list[AttemptOutcome] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.attempt_started is None:
+            self.attempt_started = self.clock()
 
     def remaining(self) -> float:
         """Seconds left before the deadline (negative once it passed)."""
         return self.deadline - self.clock()
+
+    def attempt_ended(self, status: int | None) -> AttemptOutcome:
+        """The current attempt ended now: with ``status``, or None for a transport error."""
+        started = self.attempt_started if self.attempt_started is not None else self.clock()
+        return AttemptOutcome(status, (self.clock() - started) * 1000)
+
+    def next_attempt_starts(self) -> None:
+        """The pause is over: the next attempt's time starts now."""
+        self.attempt_started = self.clock()
+
+    def outcomes(self, last: AttemptOutcome) -> list[AttemptOutcome]:
+        """Every attempt of the call, in order, ``last`` being how the call itself ended.
+
+        Each attempt that was retried was judged once in ``increment``; the last one may have
+        been judged too (and refused a retry), so it is taken from the caller instead.
+        """
+        return [*self.judged[: self.attempts - 1], last]
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """How one attempt ended: its HTTP status (None: no answer) and its duration."""
+
+    status: int | None
+    milliseconds: float
+
+    @property
+    def status_class(self) -> str:
+        """``2xx``, ``3xx``, ``4xx``, ``429`` (Jumio's one documented "nothing done"), ``5xx``,
+        or ``network`` when no answer came (refused, reset, timed out)."""
+        if self.status is None:
+            return "network"
+        if self.status == 429:
+            return "429"
+        return f"{self.status // 100}xx"
 
 
 class JumioRetry(Retry):
@@ -88,6 +131,9 @@ class JumioRetry(Retry):
         _stacktrace: TracebackType | None = None,
     ) -> JumioRetry:
         """Count the failure like urllib3 does, then decide the pause and check the deadline."""
+        self.budget.judged.append(
+            self.budget.attempt_ended(response.status if response is not None else None)
+        )
         following = super().increment(method, url, response, error, _pool, _stacktrace)
         pause = following.pause_before_next_attempt(response)
         if pause > self.budget.remaining():
@@ -122,6 +168,7 @@ class JumioRetry(Retry):
         """Wait the pause decided in ``increment`` with the injected sleep."""
         if self.pause > 0:
             self.budget.sleep(self.pause)
+        self.budget.next_attempt_starts()
 
 
 def build_retry(
