@@ -30,7 +30,7 @@ from jumio_pipeline.domain.errors import (
 from jumio_pipeline.domain.session_state import SessionStatus, StartState
 from jumio_pipeline.domain.start_request import StartSessionRequest, parse_start_request
 from jumio_pipeline.domain.upload_targets import MAX_UPLOAD_BYTES, MIN_UPLOAD_BYTES
-from jumio_pipeline.services.start_session import SessionStarts
+from jumio_pipeline.services.start_session import THROTTLED_ACCOUNT_ROUNDS, SessionStarts
 from tests.support.fakes import jumio_rejected, jumio_throttled, jumio_unavailable
 from tests.unit.services.conftest import (
     CALLBACK_SECRET,
@@ -311,13 +311,12 @@ def test_a_token_endpoint_that_did_not_answer_frees_the_reference(world, starts)
 @pytest.mark.parametrize(
     "error",
     [
-        jumio_throttled(7.0, operation="account_create"),
         jumio_rejected(400, operation="account_create"),
         JumioRejected("account_create: HTTP 409", status=409, operation="account_create"),
         JumioAuthError("account_create: HTTP 403", status=403, operation="account_create"),
         TenantCredentialsInvalid("the tenant secret has no clientId string"),
     ],
-    ids=["throttled", "rejected-400", "rejected-409", "forbidden", "no-credentials"],
+    ids=["rejected-400", "rejected-409", "forbidden", "no-credentials"],
 )
 def test_an_account_request_that_did_nothing_frees_the_reference(world, starts, error):
     world.accounts.fail("account_create", error)
@@ -372,6 +371,44 @@ def test_a_wait_longer_than_allowed_is_throttled_and_frees_the_reference(world):
     assert world.sleep.waits == []
     assert account_calls(world) == []
     assert claim_state(world) is None
+
+
+def _throttled(retry_after: float | None = None) -> JumioThrottled:
+    return jumio_throttled(retry_after, operation="account_create")
+
+
+def test_a_throttled_create_waits_a_second_for_a_later_slot_and_is_sent_again(world, starts):
+    """429 is documented as "nothing done": the same create may go out again, a second later."""
+    world.accounts.fail("account_create", _throttled(), _throttled(retry_after=1.5))
+
+    started = starts.start(request())
+
+    assert started.created
+    assert account_calls(world) == ["account_create"] * 3
+    assert world.sleep.waits[:2] == [1.0, 1.5]
+    assert claim_state(world) == "STARTED"
+
+
+def test_a_create_throttled_every_round_is_passed_on_and_frees_the_reference(world, starts):
+    world.accounts.fail("account_create", *[_throttled() for _ in range(THROTTLED_ACCOUNT_ROUNDS)])
+
+    with pytest.raises(JumioThrottled):
+        starts.start(request())
+
+    assert account_calls(world) == ["account_create"] * THROTTLED_ACCOUNT_ROUNDS
+    assert claim_state(world) is None
+
+
+def test_a_retry_after_beyond_the_pacing_limit_is_passed_on_at_once(world):
+    starts = world.session_starts(max_pacing_wait_seconds=2.0)
+    world.accounts.fail("account_create", _throttled(retry_after=30))
+
+    with pytest.raises(JumioThrottled) as throttled:
+        starts.start(request())
+
+    assert throttled.value.retry_after == 30
+    assert account_calls(world) == ["account_create"]
+    assert world.sleep.waits == []
 
 
 def test_a_wait_of_exactly_the_limit_is_waited(world):

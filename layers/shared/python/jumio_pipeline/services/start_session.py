@@ -41,6 +41,7 @@ from jumio_pipeline.services.ports import Clock, SessionReader
 from jumio_pipeline.services.registration import RegistrationService
 
 ACCOUNT_REQUEST_INTERVAL_SECONDS = 1.0  # Jumio: one account request per second per tenant
+THROTTLED_ACCOUNT_ROUNDS = 3  # account requests Jumio answered 429, before "try later"
 UPLOAD_URL_MAX_SECONDS = 3600  # fresh upload URLs come from asking again (same reference)
 # The tenant client fetches its OAuth token before the account request: when the token call is
 # what failed, the account request was never sent, whatever the token call may have done.
@@ -186,11 +187,7 @@ class SessionStarts:
     def _request_account(self, request: StartSessionRequest) -> dict[str, Any]:
         """One account request, paced; the claim follows what Jumio may have done."""
         try:
-            self._wait_for_slot()
-            body = request.account_body(self._callback_url())
-            if request.accountId is None:
-                return self._accounts.create_account(body)
-            return self._accounts.update_account(str(request.accountId), body)
+            return self._send_paced(request)
         except JumioUnavailable as unavailable:
             if unavailable.maybe_applied and unavailable.operation != TOKEN_OPERATION:
                 self._ledger.mark_start_uncertain(request.reference)
@@ -205,6 +202,28 @@ class SessionStarts:
             # Throttled (nothing done), refused, or failed before sending: nothing was created.
             self._ledger.release_start(request.reference)
             raise
+
+    def _send_paced(self, request: StartSessionRequest) -> dict[str, Any]:
+        """Send in a paced slot; a 429 (documented: nothing done) waits for a later slot.
+
+        The pacer keeps this tenant's requests a second apart as they leave, but requests can
+        still reach Jumio closer together (one delayed in flight, another on time), and the
+        client's own quick retries would meet the same limit: a throttled request takes a new
+        slot at least a second later, a few times, before the caller is told to try later.
+        """
+        body = request.account_body(self._callback_url())
+        for round_number in range(1, THROTTLED_ACCOUNT_ROUNDS + 1):
+            self._wait_for_slot()
+            try:
+                if request.accountId is None:
+                    return self._accounts.create_account(body)
+                return self._accounts.update_account(str(request.accountId), body)
+            except JumioThrottled as throttled:
+                pause = max(ACCOUNT_REQUEST_INTERVAL_SECONDS, throttled.retry_after or 0.0)
+                if round_number == THROTTLED_ACCOUNT_ROUNDS or pause > self._max_pacing_wait:
+                    raise
+                self._sleep(pause)
+        raise AssertionError("unreachable: the last round returns or raises")
 
     def _wait_for_slot(self) -> None:
         now = self._clock()
