@@ -135,8 +135,12 @@ class _Resolver:
         return f"{STACK}-{name}"
 
 
-def child_env(function_env: dict[str, str], function_name: str) -> dict[str, str]:
-    """A Lambda-like environment: no inherited AWS settings, fake credentials, tracing on."""
+def child_env(function_env: dict[str, str], function_name: str, task_root: Path) -> dict[str, str]:
+    """A Lambda-like environment: no inherited AWS settings, fake credentials, tracing on.
+
+    LAMBDA_TASK_ROOT is what Powertools and the X-Ray SDK take for "running in Lambda": without
+    it the tracer disables itself and the X-Ray recorder builds a sampler that runs in Lambda.
+    """
     env = {
         key: value
         for key, value in os.environ.items()
@@ -151,6 +155,10 @@ def child_env(function_env: dict[str, str], function_name: str) -> dict[str, str
             "AWS_DEFAULT_REGION": REGION,
             "AWS_LAMBDA_FUNCTION_NAME": f"{STACK}-{function_name}",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "_HANDLER": "app.handler",
             "PYTHONDONTWRITEBYTECODE": "1",
             **function_env,
         }
@@ -177,11 +185,11 @@ def targets(only: list[str] | None) -> dict[str, tuple[str, list[str], dict[str,
     if unknown:
         raise SystemExit(f"unknown function(s): {', '.join(sorted(unknown))}")
     chosen = {name: spec for name, spec in every.items() if not only or name in only}
-    baseline_env = child_env(every["add_part"]["env"], BASELINE)
+    baseline_env = child_env(every["add_part"]["env"], BASELINE, REPO)
     found = {BASELINE: (_BASELINE_STATEMENT, [], baseline_env)}
     for name, spec in chosen.items():
         paths = [str(spec["dir"]), str(LAYER)]
-        found[name] = (_HANDLER_STATEMENT, paths, child_env(spec["env"], name))
+        found[name] = (_HANDLER_STATEMENT, paths, child_env(spec["env"], name, spec["dir"]))
     return found
 
 
