@@ -1,0 +1,66 @@
+"""What a cold start does: importing a handler builds no AWS client and loads no unused models.
+
+Each handler is imported in a fresh process with the environment template.yaml gives it and
+tracing on (tests/support/lambda_env.py), as Lambda would import it; a spy on botocore's
+``Session.create_client`` records every client built during the import. Clients are built on
+first use instead (jumio_pipeline/adapters/aws_clients.py), so a cold start pays only for the
+clients the environment ever calls. Figures: benchmarks/bench_cold_start.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.lambda_env import LAYER, functions, lambda_env
+
+FUNCTIONS = functions()
+QUEUE_DRIVEN = {"add_part", "deletion", "register_session", "start_session", "upload_prepared_data"}
+PARSER_MODELS = "aws_lambda_powertools.utilities.parser.models"
+
+_IMPORT_WITH_SPY = """
+import json, sys
+sys.path[:0] = {paths!r}
+import botocore.session
+built = []
+original = botocore.session.Session.create_client
+def spy(self, service_name, *args, **kwargs):
+    built.append(service_name)
+    return original(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = spy
+import app
+print(json.dumps({{
+    "clients": built,
+    "parser_models": {parser_models!r} in sys.modules,
+    "tracing_on": not app.observed.tracer.disabled,
+}}))
+"""
+
+
+def _import_in_fresh_process(name: str) -> dict:
+    spec = FUNCTIONS[name]
+    code = _IMPORT_WITH_SPY.format(
+        paths=[str(spec["dir"]), str(LAYER)], parser_models=PARSER_MODELS
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=lambda_env(spec["env"], name, spec["dir"]),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_importing_a_handler_builds_no_aws_client(name: str) -> None:
+    imported = _import_in_fresh_process(name)
+    assert imported["tracing_on"], "the import must be measured as Lambda runs it: tracing on"
+    assert imported["clients"] == []
+    if name in QUEUE_DRIVEN:
+        # Powertools loads its parser models only when pydantic was imported before batch.
+        assert not imported["parser_models"]
