@@ -18,6 +18,8 @@ import pytest
 from tests.support.lambda_env import LAYER, functions, lambda_env
 
 FUNCTIONS = functions()
+# Functions whose code needs no HTTP library besides botocore's (they only call AWS).
+AWS_ONLY = {"await_parts", "await_verdict", "check_token", "record_outcome"}
 QUEUE_DRIVEN = {"add_part", "deletion", "register_session", "start_session", "upload_prepared_data"}
 PARSER_MODELS = "aws_lambda_powertools.utilities.parser.models"
 
@@ -36,6 +38,8 @@ print(json.dumps({{
     "clients": built,
     "parser_models": {parser_models!r} in sys.modules,
     "tracing_on": not app.observed.tracer.disabled,
+    "traced": sorted(__import__("aws_xray_sdk.core.patcher").core.patcher._PATCHED_MODULES),
+    "requests_imported": "requests" in sys.modules,
 }}))
 """
 
@@ -64,3 +68,13 @@ def test_importing_a_handler_builds_no_aws_client(name: str) -> None:
     if name in QUEUE_DRIVEN:
         # Powertools loads its parser models only when pydantic was imported before batch.
         assert not imported["parser_models"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_tracing_patches_botocore_and_requests_only_where_the_code_imports_it(name: str) -> None:
+    imported = _import_in_fresh_process(name)
+    expected = ["botocore", "requests"] if imported["requests_imported"] else ["botocore"]
+    # Patching everything X-Ray supports would import requests, sqlite3, ... for nothing.
+    assert imported["traced"] == expected
+    if name in AWS_ONLY:
+        assert not imported["requests_imported"]

@@ -8,6 +8,7 @@ local runner imports several functions in one process). Each handler calls
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,20 @@ class Observability:
         return decorate
 
 
+def _traced_libraries() -> list[str]:
+    """AWS calls (botocore) always; Jumio's (requests) where the function's code imported it.
+
+    Called after the handler's imports. Patching everything X-Ray supports (the default) would
+    import libraries the function never uses (requests, sqlite3, ...) on every cold start, and
+    trace each Jumio call twice (requests, and the http.client under it).
+    """
+    return ["botocore", *(["requests"] if "requests" in sys.modules else [])]
+
+
 def observability(settings: FunctionSettings) -> Observability:
     """The function's Powertools objects, named after its service."""
     return Observability(
         logger=Logger(service=settings.service),
-        tracer=Tracer(service=settings.service),
+        tracer=Tracer(service=settings.service, patch_modules=_traced_libraries()),
         metrics=EmfMetrics(settings.metrics_namespace, settings.service),
     )
