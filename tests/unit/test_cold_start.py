@@ -9,6 +9,7 @@ clients the environment ever calls. Figures: benchmarks/bench_cold_start.py.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -44,6 +45,7 @@ print(json.dumps({{
 """
 
 
+@functools.cache  # one fresh process per handler serves every test below
 def _import_in_fresh_process(name: str) -> dict:
     spec = FUNCTIONS[name]
     code = _IMPORT_WITH_SPY.format(
