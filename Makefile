@@ -79,6 +79,8 @@ bench: venv
 	$(PY) benchmarks/bench_validation.py
 	$(PY) benchmarks/bench_add_part.py
 	$(PY) benchmarks/bench_local_invoker.py
+	$(PY) benchmarks/bench_cold_start.py
+	$(PY) benchmarks/bench_memory.py
 
 # The soak is not part of `make test` (minutes long; pyproject keeps pytest out of tests/soak).
 # Its own checks run first, then N sessions (default 50) race through the local cloud.

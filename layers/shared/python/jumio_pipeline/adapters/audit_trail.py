@@ -13,9 +13,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jumio_pipeline.adapters import aws_clients
 from jumio_pipeline.adapters.aws_errors import is_conditional_check_failure
 from jumio_pipeline.adapters.dynamodb_pages import all_items
 from jumio_pipeline.domain.erasure_report import AuditOutcome, ErasureReport
@@ -29,7 +29,7 @@ class AuditTrail:
     """Writes audit records to the AuditTable (``requestId`` pk, ``at`` sk)."""
 
     def __init__(self, table_name: str, *, resource: Any = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table = aws_clients.dynamodb_table(table_name, resource)
 
     def record(
         self,

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jumio_pipeline.adapters import aws_clients
 from jumio_pipeline.adapters.aws_errors import error_code
 from jumio_pipeline.domain.capture_identity import ObjectVersion
 from jumio_pipeline.domain.errors import ErasureIncomplete
@@ -52,7 +52,7 @@ class S3ObjectStore:
     """GetObject, PutObjectTagging, ListObjectVersions and DeleteObjects by VersionId."""
 
     def __init__(self, *, s3: Any = None) -> None:
-        self._s3 = s3 or boto3.client("s3")
+        self._s3 = s3 or aws_clients.client("s3")
 
     def open_version(self, bucket: str, key: str, version_id: str | None) -> S3StoredObject | None:
         """Open the version (or None once deleted); the body stays a stream until read."""

@@ -15,7 +15,6 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import boto3
 import jmespath
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -24,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from jumio_pipeline.adapters import aws_clients
 from jumio_pipeline.domain.capture_identity import ObjectVersion
 
 CAPTURE_KEY_PREFIX = "add_part.deliver_once"
@@ -82,7 +82,10 @@ class RunOnce:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=expires_after_seconds,
         )
-        self._persistence = DynamoDBPersistenceLayer(table_name=table_name)
+        # Built on first use: the layer builds its DynamoDB client in its constructor.
+        self._persistence = aws_clients.Deferred(
+            lambda: DynamoDBPersistenceLayer(table_name=table_name), "idempotency store"
+        )
         self._key_prefix = key_prefix
         self._data_keyword = data_keyword
 
@@ -111,7 +114,7 @@ class IdempotencyRecords:
     """Deletes idempotency records, so that erasure leaves no id of erased data behind."""
 
     def __init__(self, table_name: str, *, resource: Any = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table = aws_clients.dynamodb_table(table_name, resource)
 
     def delete_for(
         self, bucket: str, versions: Iterable[ObjectVersion], extra_ids: Iterable[str]

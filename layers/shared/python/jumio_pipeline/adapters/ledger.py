@@ -20,9 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jumio_pipeline.adapters import aws_clients
 from jumio_pipeline.adapters.aws_errors import is_conditional_check_failure
 from jumio_pipeline.adapters.dynamodb_pages import all_items
 from jumio_pipeline.domain.errors import JumioThrottled, SessionDeleted
@@ -88,7 +88,7 @@ class Ledger:
     """DynamoDB adapter for sessions and parts; no Jumio and no S3 here."""
 
     def __init__(self, table_name: str, *, resource: Any = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table = aws_clients.dynamodb_table(table_name, resource)
 
     # --- sessions ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
+from jumio_pipeline.adapters import aws_clients
 
 ATTEMPT_ATTRIBUTE = "waitAttempt"
 FIRST_SEEN_ATTRIBUTE = "firstSeenAt"
@@ -25,7 +25,7 @@ class DeadLetterQueue:
 
     def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
         self._url = queue_url
-        self._sqs = sqs or boto3.client("sqs")
+        self._sqs = sqs or aws_clients.client("sqs")
 
     def park(
         self,
@@ -84,7 +84,7 @@ class DelayedRequeue:
 
     def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
         self._url = queue_url
-        self._sqs = sqs or boto3.client("sqs")
+        self._sqs = sqs or aws_clients.client("sqs")
 
     def send(self, *, body: str, delay_seconds: int, attempt: int, first_seen_at: float) -> None:
         """Visible again after ``delay_seconds`` (at most SQS's 900 s)."""
@@ -104,7 +104,7 @@ class Visibility:
 
     def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
         self._url = queue_url
-        self._sqs = sqs or boto3.client("sqs")
+        self._sqs = sqs or aws_clients.client("sqs")
 
     def retry_after(self, receipt_handle: str, seconds: int) -> None:
         """Make the message visible again in ``seconds`` (0..12 h, as SQS allows)."""
@@ -160,7 +160,7 @@ class MessageQueue:
 
     def __init__(self, queue_url: str, *, sqs: Any = None) -> None:
         self._url = queue_url
-        self._sqs = sqs or boto3.client("sqs")
+        self._sqs = sqs or aws_clients.client("sqs")
 
     def send_all(self, bodies: list[str]) -> None:
         """Send every body; raise if SQS refused any (the caller's run is retried whole)."""
@@ -186,7 +186,7 @@ class DeadLetterSweeper:
 
     def __init__(self, queue_urls: list[str], *, sqs: Any = None, hold_seconds: int = 60) -> None:
         self._urls = [url for url in queue_urls if url]
-        self._sqs = sqs or boto3.client("sqs")
+        self._sqs = sqs or aws_clients.client("sqs")
         self._hold = hold_seconds
 
     def remove_mentioning(self, ids: set[str]) -> int:

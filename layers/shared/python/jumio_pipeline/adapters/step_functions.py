@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from jumio_pipeline.adapters import aws_clients
 from jumio_pipeline.adapters.aws_errors import error_code
 
 # The wait already ended (token expiry, execution stopped or deleted): nothing left to signal.
@@ -24,7 +24,7 @@ class StepFunctions:
 
     def __init__(self, *, state_machine_arn: str | None = None, client: Any = None) -> None:
         self._arn = state_machine_arn
-        self._client = client or boto3.client("stepfunctions")
+        self._client = client or aws_clients.client("stepfunctions")
 
     def start_execution(self, name: str, execution_input: dict[str, Any]) -> str:
         """Start the execution named ``name``, or return the one already started under it."""

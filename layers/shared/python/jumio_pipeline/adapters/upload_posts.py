@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.config import Config
+
+from jumio_pipeline.adapters import aws_clients
 
 
 class S3UploadPosts:
@@ -18,7 +19,7 @@ class S3UploadPosts:
 
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         self._bucket = bucket
-        self._client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
+        self._client = client or aws_clients.client("s3", config=Config(signature_version="s3v4"))
 
     def presigned_post(
         self, key: str, content_type: str, *, min_bytes: int, max_bytes: int, expires_in: int

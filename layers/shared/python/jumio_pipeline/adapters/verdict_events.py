@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-
+from jumio_pipeline.adapters import aws_clients
 from jumio_pipeline.domain.errors import VerdictPublishFailed
 from jumio_pipeline.domain.verdict_event import DETAIL_TYPE, EVENT_SOURCE
 
@@ -21,7 +20,7 @@ class EventBridgeVerdicts:
 
     def __init__(self, bus_name: str, *, client: Any = None) -> None:
         self._bus_name = bus_name
-        self._client = client or boto3.client("events")
+        self._client = client or aws_clients.client("events")
 
     def publish(self, detail: dict[str, Any]) -> None:
         answer = self._client.put_events(

@@ -18,6 +18,7 @@ carries only ids, statuses and codes (domain/errors.py, adapters/jumio/responses
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -82,6 +83,16 @@ class Observability:
         return self.tracer.capture_method(capture_response=False, capture_error=False)(method)
 
 
+def _traced_libraries() -> list[str]:
+    """AWS calls (botocore) always; Jumio's (requests) where the function's code imported it.
+
+    Called after the handler's imports. Patching everything X-Ray supports (the default) would
+    import libraries the function never uses (requests, sqlite3, ...) on every cold start, and
+    trace each Jumio call twice (requests, and the http.client under it).
+    """
+    return ["botocore", *(["requests"] if "requests" in sys.modules else [])]
+
+
 def observability(settings: FunctionSettings) -> Observability:
     """The function's Powertools objects, named after its service; the layer logs through it."""
     # name: which module wrote the line (the handler's, or one of the layer's).
@@ -89,6 +100,6 @@ def observability(settings: FunctionSettings) -> Observability:
     route_layer_logs(logger.log_level)
     return Observability(
         logger=logger,
-        tracer=Tracer(service=settings.service),
+        tracer=Tracer(service=settings.service, patch_modules=_traced_libraries()),
         metrics=EmfMetrics(settings.metrics_namespace, settings.service),
     )

@@ -1,0 +1,82 @@
+"""What a cold start does: importing a handler builds no AWS client and loads no unused models.
+
+Each handler is imported in a fresh process with the environment template.yaml gives it and
+tracing on (tests/support/lambda_env.py), as Lambda would import it; a spy on botocore's
+``Session.create_client`` records every client built during the import. Clients are built on
+first use instead (jumio_pipeline/adapters/aws_clients.py), so a cold start pays only for the
+clients the environment ever calls. Figures: benchmarks/bench_cold_start.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.lambda_env import LAYER, functions, lambda_env
+
+FUNCTIONS = functions()
+# Functions whose code needs no HTTP library besides botocore's (they only call AWS).
+AWS_ONLY = {"await_parts", "await_verdict", "check_token", "record_outcome"}
+QUEUE_DRIVEN = {"add_part", "deletion", "register_session", "start_session", "upload_prepared_data"}
+PARSER_MODELS = "aws_lambda_powertools.utilities.parser.models"
+
+_IMPORT_WITH_SPY = """
+import json, sys
+sys.path[:0] = {paths!r}
+import botocore.session
+built = []
+original = botocore.session.Session.create_client
+def spy(self, service_name, *args, **kwargs):
+    built.append(service_name)
+    return original(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = spy
+import app
+print(json.dumps({{
+    "clients": built,
+    "parser_models": {parser_models!r} in sys.modules,
+    "tracing_on": not app.observed.tracer.disabled,
+    "traced": sorted(__import__("aws_xray_sdk.core.patcher").core.patcher._PATCHED_MODULES),
+    "requests_imported": "requests" in sys.modules,
+}}))
+"""
+
+
+@functools.cache  # one fresh process per handler serves every test below
+def _import_in_fresh_process(name: str) -> dict:
+    spec = FUNCTIONS[name]
+    code = _IMPORT_WITH_SPY.format(
+        paths=[str(spec["dir"]), str(LAYER)], parser_models=PARSER_MODELS
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=lambda_env(spec["env"], name, spec["dir"]),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_importing_a_handler_builds_no_aws_client(name: str) -> None:
+    imported = _import_in_fresh_process(name)
+    assert imported["tracing_on"], "the import must be measured as Lambda runs it: tracing on"
+    assert imported["clients"] == []
+    if name in QUEUE_DRIVEN:
+        # Powertools loads its parser models only when pydantic was imported before batch.
+        assert not imported["parser_models"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_tracing_patches_botocore_and_requests_only_where_the_code_imports_it(name: str) -> None:
+    imported = _import_in_fresh_process(name)
+    expected = ["botocore", "requests"] if imported["requests_imported"] else ["botocore"]
+    # Patching everything X-Ray supports would import requests, sqlite3, ... for nothing.
+    assert imported["traced"] == expected
+    if name in AWS_ONLY:
+        assert not imported["requests_imported"]
