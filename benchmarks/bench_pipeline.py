@@ -41,9 +41,11 @@ for path in (REPO, REPO / "local"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: E402
+
 from benchmarks import pipeline_figures as pf  # noqa: E402
 from jumio_simulator.server import SimulatorRequestHandler  # noqa: E402
-from local_cloud import demo_verdicts, invocation_timing, invoker  # noqa: E402
+from local_cloud import demo_verdicts, dynamodb_writes, invocation_timing, invoker  # noqa: E402
 from local_cloud.demo_verdicts import VerdictSubscriber  # noqa: E402
 from local_cloud.runtime import LocalRuntime, running  # noqa: E402
 from tests.soak import fault_plan, observe  # noqa: E402
@@ -139,6 +141,80 @@ def jumio_timer(runtime: LocalRuntime, sessions: Sequence[str]) -> Iterator[list
     finally:
         SimulatorRequestHandler._handle = original_handle  # type: ignore[method-assign]
         del log.record
+
+
+@contextmanager
+def aws_timer() -> Iterator[list[pf.AwsCall]]:
+    """The moto server's time per request, by action (it runs in this process; its WSGI
+    application is wrapped for the duration of a run and put back on exit)."""
+    app_class = DomainDispatcherApplication
+    original = app_class.__call__
+    calls: list[pf.AwsCall] = []
+    lock = threading.Lock()
+
+    def timed(app: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        began = time.monotonic()
+        try:
+            return original(app, environ, start_response)
+        finally:
+            action = pf.aws_action(
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("PATH_INFO", ""),
+                environ.get("HTTP_X_AMZ_TARGET"),
+                environ.get("QUERY_STRING", ""),
+            )
+            with lock:
+                calls.append(pf.AwsCall(action, time.monotonic() - began))
+
+    app_class.__call__ = timed  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        app_class.__call__ = original  # type: ignore[method-assign]
+
+
+class TimedLock:
+    """The local cloud's DynamoDB write lock, timed: how long writes waited for it and held it.
+
+    It wraps the very lock it replaces, so a writer that took the old object and one that
+    takes this one still exclude each other."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.waited = 0.0
+        self.held = 0.0
+        self.writes = 0
+        self._local = threading.local()
+
+    def __enter__(self) -> TimedLock:
+        began = time.monotonic()
+        self.lock.acquire()
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth == 0:
+            self._local.since = time.monotonic()
+            self.waited += self._local.since - began
+            self.writes += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._local.depth -= 1
+        if self._local.depth == 0:
+            self.held += time.monotonic() - self._local.since
+        self.lock.release()
+
+
+@contextmanager
+def write_lock_meter() -> Iterator[TimedLock]:
+    """Time local_cloud.dynamodb_writes' lock (every DynamoDB item write of the local cloud
+    goes through it, one at a time) for the duration of a run."""
+    original = dynamodb_writes._LOCK
+    timed = TimedLock(original)
+    dynamodb_writes._LOCK = timed  # type: ignore[assignment]
+    try:
+        yield timed
+    finally:
+        dynamodb_writes._LOCK = original
 
 
 def _process_cpu(pid: int) -> float | None:
@@ -297,7 +373,12 @@ class Run:
         )
         cpu = CpuMeter()
         self.say(f"racing {count} sessions, faults {'on' if faults else 'off'}")
-        with invocation_timing.recording(record), jumio_timer(self.runtime, ids) as calls:
+        with (
+            invocation_timing.recording(record),
+            jumio_timer(self.runtime, ids) as calls,
+            aws_timer() as aws_calls,
+            write_lock_meter() as write_lock,
+        ):
             cpu.start()
             deadline = time.monotonic() + budget
             self.deliver(sessions, images, seed)
@@ -312,6 +393,14 @@ class Run:
         print(
             f"Jumio requests of these sessions: {len(calls)}, {faulted} with a fault", file=self.out
         )
+        print(pf.aws_table(pf.aws_loads(list(aws_calls), count), wall), file=self.out)
+        print(
+            f"local cloud DynamoDB write lock (one item write at a time): {write_lock.writes} "
+            f"writes held it {write_lock.held:.1f} s of {wall:.0f} s wall "
+            f"({write_lock.held / wall:.0%} busy), waited {write_lock.waited:.1f} s for it in all",
+            file=self.out,
+        )
+        print("", file=self.out, flush=True)
         return figures
 
     def report(self, run: pf.RunFigures, wall: float, own: float, workers: float) -> None:

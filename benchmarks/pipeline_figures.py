@@ -163,6 +163,67 @@ def session_of_path(path: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+@dataclass(frozen=True)
+class AwsCall:
+    """One request the local cloud's moto server handled: its action and how long it took."""
+
+    action: str
+    seconds: float
+
+
+# Requests whose time is not moto's work: an invocation runs a whole Lambda function, and a
+# receive long-polls an empty queue.
+WAITING_ACTIONS = frozenset({"lambda.Invoke", "sqs.ReceiveMessage"})
+_TARGET_SERVICES = {
+    "DynamoDB_20120810": "dynamodb",
+    "AmazonSQS": "sqs",
+    "AWSStepFunctions": "stepfunctions",
+    "AWSEvents": "events",
+    "secretsmanager": "secretsmanager",
+    "TrentService": "kms",
+    "Logs_20140328": "logs",
+}
+
+
+def aws_action(method: str, path: str, target: str | None, query: str = "") -> str:
+    """`dynamodb.PutItem`, `lambda.Invoke`, `s3.PUT`: what a request to the local cloud asked."""
+    if target:
+        prefix, _, operation = target.partition(".")
+        return f"{_TARGET_SERVICES.get(prefix, prefix)}.{operation}"
+    if "/functions/" in path and path.rstrip("/").endswith("/invocations"):
+        return "lambda.Invoke"
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if name == "Action" and value:
+            return f"query.{value}"
+    if path.startswith("/moto-api"):
+        return "moto-api"
+    return f"s3.{method}"
+
+
+@dataclass(frozen=True)
+class AwsLoad:
+    """Requests per action: how many, in all and per session, and their median time."""
+
+    action: str
+    count: int
+    per_session: float
+    total: float
+    p50: float | None
+
+
+def aws_loads(calls: Sequence[AwsCall], sessions: int) -> list[AwsLoad]:
+    """Per action, the most time-consuming first."""
+    by_action: dict[str, list[float]] = defaultdict(list)
+    for call in calls:
+        by_action[call.action].append(call.seconds)
+    loads = [
+        AwsLoad(action, len(times), len(times) / max(1, sessions), sum(times), median(times))
+        for action, times in by_action.items()
+    ]
+    return sorted(loads, key=lambda load: -load.total)
+
+
 # --- Step Functions --------------------------------------------------------------------------
 
 
@@ -461,6 +522,10 @@ def _s(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f} ms"
+
+
 def headline(run: RunFigures) -> str:
     """One row's worth: sessions/min and the percentiles."""
     rate = "-" if run.per_minute is None else f"{run.per_minute:.1f}"
@@ -513,6 +578,26 @@ def load_table(run: RunFigures, caps: Mapping[str, str]) -> str:
         ["function", "calls", "errors", "cold", "peak", "mean", "caps", "worker wait", "run p50"],
         rows,
     )
+
+
+def aws_table(loads: Sequence[AwsLoad], wall: float, top: int = 12) -> str:
+    """The local cloud's AWS requests: work (not invocations or long polls) first."""
+    work = [load for load in loads if load.action not in WAITING_ACTIONS]
+    busy = sum(load.total for load in work)
+    rows = [
+        (load.action, load.count, f"{load.per_session:.1f}", f"{load.total:.1f}", _ms(load.p50))
+        for load in work[:top]
+    ]
+    rows += [
+        (f"{load.action} (waits, not work)", load.count, f"{load.per_session:.1f}", "-", "-")
+        for load in loads
+        if load.action in WAITING_ACTIONS
+    ]
+    table = format_table(
+        ["local AWS (moto) requests", "count", "per session", "seconds", "p50"], rows
+    )
+    share = busy / wall if wall > 0 else 0.0
+    return f"{table}\nmoto request time, all actions but waits: {busy:.1f} s over {wall:.0f} s wall ({share:.2f} requests at once on average)"
 
 
 def flatness_lines(found: Sequence[Flatness]) -> list[str]:

@@ -200,3 +200,28 @@ def test_flatness_compares_each_n_with_the_smallest_of_the_same_setting():
     assert found[True].ratios == {100: pytest.approx(40 / 30)}
     assert not found[True].flat
     assert pf.flatness([_run(10, False, 20.0)]) == []  # one run: nothing to compare
+
+
+def test_requests_to_the_local_cloud_are_named_by_service_and_action():
+    assert pf.aws_action("POST", "/", "DynamoDB_20120810.PutItem") == "dynamodb.PutItem"
+    assert pf.aws_action("POST", "/", "AmazonSQS.ReceiveMessage") == "sqs.ReceiveMessage"
+    invoke = "/2015-03-31/functions/jumio-local-AddPartFunction/invocations"
+    assert pf.aws_action("POST", invoke, None) == "lambda.Invoke"
+    assert pf.aws_action("GET", "/bucket/captures/a.jpg", None) == "s3.GET"
+    assert pf.aws_action("POST", "/", None, "Action=SendMessage&x=1") == "query.SendMessage"
+
+
+def test_aws_loads_count_per_session_and_put_the_costliest_first():
+    calls = [
+        pf.AwsCall("dynamodb.PutItem", 0.1),
+        pf.AwsCall("dynamodb.PutItem", 0.3),
+        pf.AwsCall("s3.GET", 0.05),
+        pf.AwsCall("lambda.Invoke", 9.0),
+    ]
+    loads = pf.aws_loads(calls, sessions=2)
+    put = next(load for load in loads if load.action == "dynamodb.PutItem")
+    assert (put.count, put.per_session, put.total, put.p50) == (2, 1.0, pytest.approx(0.4), 0.2)
+    assert [load.total for load in loads] == sorted((load.total for load in loads), reverse=True)
+    table = pf.aws_table(loads, wall=10.0)
+    assert "lambda.Invoke (waits, not work)" in table
+    assert "(0.04 requests at once" in table  # 0.45 s of work in 10 s: the waits do not count
