@@ -31,7 +31,9 @@ import random
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
@@ -53,7 +55,9 @@ from tests.soak.notification_tap import NotificationTap  # noqa: E402
 from tests.soak.run import MOTO_STATE_ERRORS_LOGGER, lifetime_seconds  # noqa: E402
 from tests.soak.workload import (  # noqa: E402
     CAPTURES,
+    DELIVERY_THREADS,
     Deliverer,
+    Delivery,
     SoakSession,
     capture_image,
     create_sessions,
@@ -292,9 +296,13 @@ class Run:
         }
         return sessions, images, subscriber
 
-    def deliver(self, sessions: list[SoakSession], images: Any, seed: int) -> None:
+    def deliver(
+        self, sessions: list[SoakSession], images: Any, seed: int, rate: float = 0.0
+    ) -> None:
+        """The soak's race: every piece of every session at once (rate 0), or session after
+        session at `rate` a minute, each session's pieces still racing one another."""
         stack = self.runtime.stack
-        Deliverer(
+        deliverer = Deliverer(
             sqs=self.sqs,
             s3=self.runtime.client("s3"),
             bucket=stack.physical("CapturesBucket"),
@@ -303,7 +311,22 @@ class Run:
             capture_events_queue_url=stack.physical("CaptureEventsQueue"),
             tap=self.tap,
             images=images,
-        ).deliver_all(race(sessions, random.Random(seed), "shuffled"))
+        )
+        deliveries = race(sessions, random.Random(seed), "shuffled")
+        if not rate:
+            deliverer.deliver_all(deliveries)
+            return
+        pieces: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in deliveries:
+            pieces[delivery.session.index].append(delivery)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
+            futures = []
+            for position, session in enumerate(sessions):
+                time.sleep(max(0.0, started + position * 60 / rate - time.monotonic()))
+                futures += [pool.submit(deliverer.deliver, d) for d in pieces[session.index]]
+            for future in futures:
+                future.result()
 
     def wait(
         self, sessions: list[SoakSession], subscriber: VerdictSubscriber, deadline: float
@@ -381,13 +404,15 @@ class Run:
         ):
             cpu.start()
             deadline = time.monotonic() + budget
-            self.deliver(sessions, images, seed)
+            self.deliver(sessions, images, seed, self.args.rate)
             finished = self.wait(sessions, subscriber, deadline)
             wall, own_cpu, worker_cpu = cpu.stop()
         admin.set_faults({})
         if not finished:
             self.say("NOT EVERY SESSION ENDED before the deadline: figures of the moment")
-        figures = pf.run_figures(count, faults, self.paths(sessions), record.facts, list(calls))
+        figures = pf.run_figures(
+            count, faults, self.paths(sessions), record.facts, list(calls), self.args.rate
+        )
         self.report(figures, wall, own_cpu, worker_cpu)
         faulted = sum(1 for c in calls if c.fault is not None)
         print(
@@ -415,23 +440,30 @@ class Run:
         )
         print(pf.path_table(run), file=self.out)
         print(pf.work_table(run), file=self.out)
-        print(pf.load_table(run, concurrency_caps(self.runtime)), file=self.out)
+        caps, lowest = concurrency_caps(self.runtime)
+        print(pf.load_table(run, caps), file=self.out)
+        print(pf.bottleneck_line(pf.bottleneck(run, lowest), run), file=self.out)
         print("", file=self.out, flush=True)
 
 
-def concurrency_caps(runtime: LocalRuntime) -> dict[str, str]:
-    """Per function: the warm pool's cap and, for SQS sources, the poller's workers."""
-    caps: dict[str, str] = {}
+def concurrency_caps(runtime: LocalRuntime) -> tuple[dict[str, str], dict[str, int]]:
+    """Per function: its caps as text (the warm pool's; for SQS sources, the poller's workers
+    and where their number comes from), and the lowest of them."""
+    text: dict[str, str] = {}
+    lowest: dict[str, int] = {}
     for spec_name in {f.name for f in runtime.stack.functions.values()}:
-        caps[pf.short_function_name(spec_name)] = f"pool {invoker.concurrency_limit(spec_name)}"
+        name = pf.short_function_name(spec_name)
+        lowest[name] = invoker.concurrency_limit(spec_name)
+        text[name] = f"pool {lowest[name]}"
     for source in runtime.stack.event_sources:
         name = pf.short_function_name(source.function_name)
         pollers = source.maximum_concurrency or runtime.poller.default_concurrency
         origin = "MaximumConcurrency" if source.maximum_concurrency else "poller default"
-        caps[name] = (
-            f"{caps.get(name, 'pool ?')}, {pollers} pollers ({origin}), batch {source.batch_size}"
+        text[name] = (
+            f"{text.get(name, 'pool ?')}, {pollers} pollers ({origin}), batch {source.batch_size}"
         )
-    return caps
+        lowest[name] = min(lowest.get(name, pollers), pollers)
+    return text, lowest
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -477,6 +509,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline", type=int, default=None, help="seconds per run (default: token lifetime + 180)"
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="sessions a minute, one after another (default 0: all N at once, as the soak)",
+    )
+    parser.add_argument(
         "--poll-schedule",
         default=demo_verdicts.FUNCTION_ENV["VERDICT_POLL_SCHEDULE_SECONDS"],
         help="VERDICT_POLL_SCHEDULE_SECONDS of the functions (default: Jumio's at a tenth, "
@@ -491,7 +529,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.faults]
     print(
         f"bench-pipeline: N = {' '.join(map(str, args.sessions))}, faults "
-        f"{args.faults}, seed {args.seed}; verdict poll schedule {args.poll_schedule} s "
+        f"{args.faults}, seed {args.seed}, "
+        f"{f'paced at {args.rate:g} sessions/min' if args.rate else 'all N at once'}; verdict poll schedule {args.poll_schedule} s "
         f"(Jumio's: 40,60,100,... s); faults when on: "
         f"{fault_plan.describe(fault_plan.DEFAULT_RATES)} on the pipeline's Jumio routes, "
         f"{fault_plan.describe_callbacks()}",

@@ -417,6 +417,7 @@ class RunFigures:
     verdict_by_timer: int
     work: dict[str, float]  # median per session of each work figure
     loads: list[FunctionLoad]
+    rate: float = 0.0  # sessions a minute sent one after another; 0: all at once
 
 
 def _median_or_zero(values: Sequence[float]) -> float:
@@ -429,6 +430,7 @@ def run_figures(
     paths: Sequence[SessionPath],
     invocations: Sequence[InvocationFacts],
     calls: Sequence[JumioCall],
+    rate: float = 0.0,
 ) -> RunFigures:
     """The figures of one run."""
     decided = [p for p in paths if p.decided_at is not None]
@@ -482,6 +484,57 @@ def run_figures(
         verdict_by_timer=sum(p.verdict_by_timer for p in decided),
         work=work,
         loads=function_loads(invocations, span or 0.0),
+        rate=rate,
+    )
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    """The stage nearest its concurrency cap, and the rate that cap allows at this run's cost.
+
+    A stage with `cap` invocations at once, each session needing `work` seconds of it, can
+    finish at most cap x 60 / work sessions a minute."""
+
+    function: str
+    mean: float
+    cap: int
+    work_per_session: float
+
+    @property
+    def utilisation(self) -> float:
+        return self.mean / self.cap
+
+    @property
+    def ceiling_per_minute(self) -> float | None:
+        return self.cap * 60 / self.work_per_session if self.work_per_session > 0 else None
+
+
+def bottleneck(run: RunFigures, caps: Mapping[str, int]) -> Bottleneck | None:
+    """The function whose mean concurrency came nearest its cap (None without any)."""
+    candidates = [
+        Bottleneck(
+            load.function,
+            load.mean,
+            caps[load.function],
+            run.work.get(f"Lambda {load.function}", 0.0) + 0.0,
+        )
+        for load in run.loads
+        if caps.get(load.function)
+    ]
+    return max(candidates, key=lambda b: b.utilisation, default=None)
+
+
+def bottleneck_line(found: Bottleneck | None, run: RunFigures) -> str:
+    """The stage that limits the rate, and what its cap allows against what was measured."""
+    if found is None:
+        return "bottleneck: - (no function with a known cap ran)"
+    ceiling = found.ceiling_per_minute
+    allowed = "-" if ceiling is None else f"{ceiling:.0f}"
+    measured = "-" if run.per_minute is None else f"{run.per_minute:.1f}"
+    return (
+        f"bottleneck: {found.function}, {found.mean:.2f} running on average of its cap "
+        f"{found.cap} ({found.utilisation:.0%}); at {found.work_per_session:.2f} s of its work "
+        f"per session the cap allows {allowed} sessions/min, measured {measured}"
     )
 
 
@@ -530,7 +583,8 @@ def headline(run: RunFigures) -> str:
     """One row's worth: sessions/min and the percentiles."""
     rate = "-" if run.per_minute is None else f"{run.per_minute:.1f}"
     return (
-        f"N={run.sessions} faults {'on' if run.faults else 'off'}: {run.decided}/{run.sessions} "
+        f"N={run.sessions} faults {'on' if run.faults else 'off'}"
+        f"{f' paced {run.rate:g}/min' if run.rate else ''}: {run.decided}/{run.sessions} "
         f"decided, {rate} sessions/min over {_s(run.span)}; registration->finalize p50/p90/p99 "
         f"{_s(run.to_finalize.p50)} / {_s(run.to_finalize.p90)} / {_s(run.to_finalize.p99)}; "
         f"registration->verdict {_s(run.to_verdict.p50)} / {_s(run.to_verdict.p90)} / "

@@ -225,3 +225,30 @@ def test_aws_loads_count_per_session_and_put_the_costliest_first():
     table = pf.aws_table(loads, wall=10.0)
     assert "lambda.Invoke (waits, not work)" in table
     assert "(0.04 requests at once" in table  # 0.45 s of work in 10 s: the waits do not count
+
+
+def _load(function, mean):
+    return pf.FunctionLoad(function, 10, 0, 0, 5, mean, 0.0, 1.0)
+
+
+def test_the_bottleneck_is_the_stage_nearest_its_cap_and_its_cap_bounds_the_rate():
+    latencies = pf.Latencies(1, 1.0, 1.0, 1.0)
+    run = pf.RunFigures(
+        50,
+        False,
+        50,
+        60.0,
+        50.0,
+        latencies,
+        latencies,
+        {},
+        0,
+        {"Lambda AddPart": 5.0, "Lambda Finalize": 0.4},
+        [_load("AddPart", 4.5), _load("Finalize", 3.0), _load("Unknown", 9.0)],
+    )
+    found = pf.bottleneck(run, {"AddPart": 5, "Finalize": 4})
+    assert found.function == "AddPart"  # 90% of its cap against 75%; no cap, no candidate
+    assert found.utilisation == pytest.approx(0.9)
+    assert found.ceiling_per_minute == pytest.approx(5 * 60 / 5.0)
+    assert "AddPart" in pf.bottleneck_line(found, run)
+    assert pf.bottleneck(run, {}) is None
