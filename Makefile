@@ -68,11 +68,13 @@ bench: venv
 	$(PY) benchmarks/bench_local_invoker.py
 
 # Throughput of the whole pipeline on the local cloud (minutes; not part of `make bench`).
-# N is a list of session counts ("10 50 100" unless given); FAULTS is on, off or both.
+# N is a list of session counts ("10 50 100" unless given); FAULTS is on, off or both;
+# BENCH_ARGS passes more options (e.g. --rate 20: sessions one after another, 20 a minute).
 BENCH_N = $(if $(filter command line environment,$(origin N)),$(N),10 50 100)
 FAULTS ?= both
+BENCH_ARGS ?=
 bench-pipeline: venv
-	$(PY) benchmarks/bench_pipeline.py --sessions "$(BENCH_N)" --faults $(FAULTS)
+	$(PY) benchmarks/bench_pipeline.py --sessions "$(BENCH_N)" --faults $(FAULTS) $(BENCH_ARGS)
 
 # The soak is not part of `make test` (minutes long; pyproject keeps pytest out of tests/soak).
 # Its own checks run first, then N sessions (default 50) race through the local cloud.
