@@ -293,7 +293,7 @@ class FunctionLoad:
     invocations: int
     errored: int
     cold_starts: int
-    peak: int  # most invocations at once
+    peak: int  # most invocations in flight at once (those waiting for a worker included)
     mean: float  # busy seconds / run span: the average number running
     worker_wait_total: float
     run_median: float | None
@@ -629,7 +629,17 @@ def load_table(run: RunFigures, caps: Mapping[str, str]) -> str:
         for load in run.loads
     ]
     return format_table(
-        ["function", "calls", "errors", "cold", "peak", "mean", "caps", "worker wait", "run p50"],
+        [
+            "function",
+            "calls",
+            "errors",
+            "cold",
+            "in flight max",
+            "mean",
+            "caps",
+            "worker wait",
+            "run p50",
+        ],
         rows,
     )
 
