@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from local_cloud import credentials
+from local_cloud import credentials, invocation_timing
 from local_cloud.stack import FunctionSpec
 from local_cloud.worker_pool import Invocation, WorkerPool
 
@@ -190,8 +190,22 @@ class WarmSubprocessRunner:
         if pool is None:
             error = {"errorType": "Sandbox.Stopped", "errorMessage": "the local cloud is stopping"}
             return json.dumps(error), True, ""
+        started_at = time.time()
         invocation = pool.invoke(event, request_id)
         self._record_logs(function, request_id, invocation)
+        if invocation_timing.active():
+            invocation_timing.publish(
+                invocation_timing.InvocationTiming(
+                    function_name=spec.name,
+                    started_at=started_at,
+                    duration_ms=invocation.duration_ms,
+                    worker_wait_ms=invocation.worker_wait_ms,
+                    cold_start=invocation.cold_start,
+                    errored=invocation.errored,
+                    event=event,
+                    log_lines=tuple(invocation.log_lines),
+                )
+            )
         return json.dumps(invocation.payload), invocation.errored, "\n".join(invocation.log_lines)
 
     def _record_logs(self, function: Any, request_id: str, invocation: Invocation) -> None:

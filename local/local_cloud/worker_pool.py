@@ -41,7 +41,9 @@ class Invocation:
     errored: bool
     log_lines: list[str]
     log_stream: str
-    duration_ms: float = 0.0
+    duration_ms: float = 0.0  # from the call to the answer, worker_wait_ms included
+    worker_wait_ms: float = 0.0  # waiting for a free worker, or for a new one's init
+    cold_start: bool = False  # a new worker was started (and initialised) for this call
 
 
 def lambda_error(error_type: str, message: str) -> dict[str, str]:
@@ -84,6 +86,7 @@ class WarmWorker:
             os.close(response_write)
         self._response_fd = response_read
         self._echo = echo
+        self.served = 0  # invocations answered; 0 until the first (its init was a cold start)
         today = datetime.now(UTC)
         self.log_stream = f"{today:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         self._logs = threading.Condition()
@@ -214,6 +217,7 @@ class WorkerPool:
             if isinstance(acquired, Invocation):
                 return acquired
             worker = acquired
+            waited = (time.monotonic() - started) * 1000
             try:
                 worker.send(request_id, event)
             except OSError:
@@ -239,6 +243,8 @@ class WorkerPool:
             invocation = self._finish(
                 worker, request_id, started, response["payload"], errored=not response["ok"]
             )
+            invocation.worker_wait_ms, invocation.cold_start = waited, worker.served == 0
+            worker.served += 1
             self._release(worker)
             return invocation
         raise AssertionError("unreachable")  # pragma: no cover
