@@ -38,7 +38,10 @@ def process_batch(
 ) -> dict:
     """Run ``record_handler`` on every record; a failure is parked, or retried soon.
 
-    What is retried becomes a ``batchItemFailures`` entry, with its visibility shortened.
+    What is retried becomes a ``batchItemFailures`` entry, with its visibility shortened, even
+    when that is every record of the batch (Powertools would raise then): a batch of duplicates
+    still in progress, or of captures waiting for their session, is not a function error, and
+    must not count in the Errors alarm; a lasting failure shows in queue age and DLQ depth.
     """
 
     def guarded(record: SQSRecord) -> None:
@@ -47,7 +50,7 @@ def process_batch(
         except Exception as exc:
             failures.handle(record, exc)
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(
         event=event, record_handler=guarded, processor=processor, context=context
     )
