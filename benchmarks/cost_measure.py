@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import threading
 import time
 from collections import Counter, defaultdict
@@ -88,6 +89,7 @@ class Counts:
     log_bytes: int = 0
     log_events: int = 0
     verdict_sources: Counter = field(default_factory=Counter)
+    load_average: list[float] = field(default_factory=list)  # 1-minute, at start and end
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -481,11 +483,13 @@ def run(sessions: int, *, timeout: float = 600.0, out: Any = None) -> Counts:
     counts = Counts(sessions=sessions)
     env = {**demo_verdicts.FUNCTION_ENV, "AWS_SDK_UA_APP_ID": PIPELINE_APP_ID}
     installed = time_lambda(counts)
+    counts.load_average.append(os.getloadavg()[0])
     try:
         with runtime.running(echo_logs=False, function_env=env) as local:
             _drive(local, counts, sessions, timeout, out)
     finally:
         untime_lambda(installed)
+    counts.load_average.append(os.getloadavg()[0])
     return counts
 
 

@@ -141,16 +141,19 @@ def price(counts: dict[str, Any]) -> list[tuple[str, float, str, float]]:
 
 
 def common_path(counts: dict[str, Any]) -> list[tuple[str, str, float]]:
-    """States entered per execution, with their type (statemachine/*.asl.json)."""
+    """States entered per execution, with their type, in the order statemachine/*.asl.json
+    lists them."""
     types: dict[str, str] = {}
     for asl in sorted((REPO / "statemachine").glob("*.asl.json")):
         for name, state in json.loads(asl.read_text())["States"].items():
             types[name] = state["Type"]
     executions = max(1, counts["executions"])
-    return [
-        (name, types.get(name, "?"), n / executions)
-        for name, n in counts["transitions_by_state"].items()
-    ]
+    order = list(types)
+    entered = sorted(
+        counts["transitions_by_state"].items(),
+        key=lambda pair: order.index(pair[0]) if pair[0] in order else len(order),
+    )
+    return [(name, types.get(name, "?"), n / executions) for name, n in entered]
 
 
 def report(counts: dict[str, Any], out: Any = sys.stdout) -> float:
@@ -184,10 +187,22 @@ def report(counts: dict[str, Any], out: Any = sys.stdout) -> float:
     write(f"Lambda per session (invocations x median duration): {lambda_rows}\n")
     mean_gbs = counts["lambda_gb_seconds"] / n
     write(
-        f"  (with every local invocation's own duration, cold starts on this shared machine "
-        f"included: {mean_gbs:.3g} GB-s per session, "
+        f"  (with the mean duration instead of the median: {mean_gbs:.3g} GB-s per session, "
         f"${mean_gbs * PRICES['lambda_gb_second'] * 1000:.4f} per 1,000)\n"
     )
+    starts = [ms for samples in counts.get("lambda_init_ms", {}).values() for ms in samples]
+    if starts:
+        write(
+            f"  worker starts (init phases): {len(starts)}, median "
+            f"{statistics.median(starts):.0f} ms; not in the total: how many a deployment has "
+            "depends on its traffic, not on its sessions\n"
+        )
+    if counts.get("load_average"):
+        write(
+            "  load average of this 2-core machine at the run's start and end: "
+            + " / ".join(f"{load:.1f}" for load in counts["load_average"])
+            + " (durations stretch with it: the figures are an upper bound)\n"
+        )
     typical_gb_months = 3 * TYPICAL_CAPTURE_BYTES / GIB * counts.get("retention_days", 30) / 30
     write(
         f"S3 storage with 3 typical 500 KB captures instead of the demo's "
