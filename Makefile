@@ -66,7 +66,7 @@ bench: venv
 	$(PY) benchmarks/bench_validation.py
 	$(PY) benchmarks/bench_add_part.py
 	$(PY) benchmarks/bench_local_invoker.py
-	$(PY) benchmarks/bench_retention.py --sizes 1000,10000
+	$(PY) benchmarks/bench_retention.py --sizes 1000,10000 --runs 3
 
 # Prices N sessions (default 10) run locally from registration to erasure (benchmarks/cost_model.py).
 COST_N = $(if $(filter command line environment,$(origin N)),$(N),10)
