@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n 2
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help venv awscli test lint static demo up bench bench-pipeline soak build clean
+.PHONY: help venv awscli test lint static demo up bench bench-pipeline cost soak build clean
 
 help:
 	@echo "make demo    run the whole pipeline on the local cloud (N=$(N) sessions)"
@@ -23,6 +23,7 @@ help:
 	@echo "make up      start the local cloud and the Jumio simulator, until Ctrl-C"
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make bench-pipeline  sessions/min and latency on the local cloud (N=\"10 50 100\" FAULTS=both)"
+	@echo "make cost    AWS cost per 1,000 sessions, from N sessions run locally (N=10)"
 	@echo "make soak    N racing sessions with Jumio faults and duplicate S3 events (N=50)"
 	@echo "make awscli  a pinned AWS CLI in .venv/aws, for the commands make up prints"
 	@echo "make build   sam build (arm64 layer and functions; needs python3.12)"
@@ -82,6 +83,7 @@ bench: venv
 	$(PY) benchmarks/bench_local_invoker.py
 	$(PY) benchmarks/bench_cold_start.py
 	$(PY) benchmarks/bench_memory.py
+	$(PY) benchmarks/bench_retention.py --sizes 1000,10000 --runs 3
 
 # Throughput of the whole pipeline on the local cloud (minutes; not part of `make bench`).
 # N is a list of session counts ("10 50 100" unless given); FAULTS is on, off or both;
@@ -91,6 +93,11 @@ FAULTS ?= both
 BENCH_ARGS ?=
 bench-pipeline: venv
 	$(PY) benchmarks/bench_pipeline.py --sessions "$(BENCH_N)" --faults $(FAULTS) $(BENCH_ARGS)
+
+# Prices N sessions (default 10) run locally from registration to erasure (benchmarks/cost_model.py).
+COST_N = $(if $(filter command line environment,$(origin N)),$(N),10)
+cost: venv
+	$(PY) benchmarks/cost_model.py --sessions $(COST_N)
 
 # The soak is not part of `make test` (minutes long; pyproject keeps pytest out of tests/soak).
 # Its own checks run first, then N sessions (default 50) race through the local cloud.

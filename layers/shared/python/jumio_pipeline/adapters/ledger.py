@@ -10,6 +10,9 @@ is an answer (``False``, ``None``, an outcome), never an exception.
 Layout: ``pk`` = workflowExecutionId; ``sk`` = ``SESSION`` for the session item,
 ``PART#{credentialId}#{CLASSIFIER}`` (``...#DOCUMENT#{page}``) for part items; captures whose
 key names no session live under ``pk = UNMATCHED``. docs/interfaces.md lists the attributes.
+GSIs: ``byAccount`` (accountId) and ``byRetention``, a sparse index of the sessions whose data
+is still kept (``retention = KEPT``, sorted by ``registeredAt``) that the daily retention run
+queries, so it reads the sessions that are due and never those it keeps.
 """
 
 from __future__ import annotations
@@ -53,6 +56,13 @@ TTL_MARGIN_SECONDS = 86400  # DynamoDB deletes expired items within about a day
 PART_PREFIX = "PART#"
 UNMATCHED_PK = "UNMATCHED"
 ACCOUNT_INDEX = "byAccount"
+RETENTION_INDEX = "byRetention"
+RETENTION_ATTRIBUTE = "retention"
+KEPT = "KEPT"
+# Written once the ledger holds no session item without the index attribute (see
+# sessions_registered_before: items written before the index existed are backfilled).
+RETENTION_INDEX_PK = "RETENTION"
+RETENTION_INDEX_COMPLETE_SK = "INDEX_COMPLETE"
 
 _EVIDENCE_ATTRIBUTES = {
     "bucket": "bucket",
@@ -89,6 +99,7 @@ class Ledger:
 
     def __init__(self, table_name: str, *, resource: Any = None) -> None:
         self._table = aws_clients.dynamodb_table(table_name, resource)
+        self._retention_index_complete = False
 
     # --- sessions ---------------------------------------------------------------------
 
@@ -104,6 +115,7 @@ class Ledger:
             "tokenExpiresAt": session.token_expires_at,
             "credentials": _credentials_item(session),
             "registeredAt": int(now),
+            RETENTION_ATTRIBUTE: KEPT,
         }
         if session.required_parts:
             item["requiredParts"] = set(session.required_parts)
@@ -735,8 +747,10 @@ class Ledger:
             workflow_execution_id,
             UpdateExpression=(
                 "SET credentials = :c, erasedAt = :now, deletionRequestId = :r "
-                "REMOVE taskToken, verdictTaskToken, pendingParts, landedParts"
+                "REMOVE taskToken, verdictTaskToken, pendingParts, landedParts, #retention"
             ),
+            # Out of the retention index: nothing of the session is kept any more.
+            ExpressionAttributeNames={"#retention": RETENTION_ATTRIBUTE},
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(erasedAt)",
             ExpressionAttributeValues={
                 ":c": scrubbed,
@@ -793,25 +807,76 @@ class Ledger:
     def sessions_registered_before(self, cutoff: int) -> list[str]:
         """Ids of sessions registered before ``cutoff`` (epoch s) and not yet fully erased.
 
-        A paginated Scan with a filter: it reads the whole ledger once a day, which is fine at
-        the volumes of one tenant; a sparse GSI on registeredAt would be the next step.
-        Half-erased sessions (DELETED without ``erasedAt``) are selected again to be finished.
+        One Query of the sparse ``byRetention`` index: its partition holds only the sessions
+        whose data is still kept (the erasure's scrub removes the attribute), sorted by
+        ``registeredAt``, so the key condition ``registeredAt < cutoff`` reads exactly the due
+        sessions, however many younger ones are kept and however many tombstones the ledger
+        holds. Half-erased sessions (DELETED without ``erasedAt``) are still in it, and are
+        selected again to be finished.
+
+        Session items written before the index existed lack the attribute: until the ledger
+        records that none is left, the run also Scans for them once, puts them in the index and
+        selects the due ones among them (see :meth:`_backfill_retention_index`).
+        """
+        items = all_items(
+            self._table.query,
+            IndexName=RETENTION_INDEX,
+            KeyConditionExpression="#retention = :kept AND registeredAt < :cutoff",
+            ExpressionAttributeNames={"#retention": RETENTION_ATTRIBUTE},
+            ExpressionAttributeValues={":kept": KEPT, ":cutoff": cutoff},
+        )
+        due = {item["pk"] for item in items}
+        if not self._retention_index_is_complete():
+            due |= self._backfill_retention_index(cutoff)
+        return sorted(due)
+
+    def _retention_index_is_complete(self) -> bool:
+        if not self._retention_index_complete:
+            marker = self._table.get_item(
+                Key={"pk": RETENTION_INDEX_PK, "sk": RETENTION_INDEX_COMPLETE_SK},
+                ConsistentRead=True,
+            ).get("Item")
+            self._retention_index_complete = marker is not None
+        return self._retention_index_complete
+
+    def _backfill_retention_index(self, cutoff: int) -> set[str]:
+        """Once: every session item kept but not in the index is put in it; the due ones among
+        them are returned (the index may not show them yet: GSIs are eventually consistent).
+
+        A Scan of the whole ledger, as every run did before the index: it runs on each daily
+        run until one finishes (the updates are conditional and idempotent, so an interrupted
+        pass loses nothing), then the marker item ends it for good.
         """
         items = all_items(
             self._table.scan,
             FilterExpression=(
-                "sk = :session AND registeredAt < :cutoff "
-                "AND (#s <> :deleted OR attribute_not_exists(erasedAt))"
+                "sk = :session AND attribute_exists(registeredAt) "
+                "AND attribute_not_exists(#retention) AND attribute_not_exists(erasedAt)"
             ),
-            ProjectionExpression="pk",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":session": SESSION_SK,
-                ":cutoff": cutoff,
-                ":deleted": SessionStatus.DELETED.value,
-            },
+            ProjectionExpression="pk, registeredAt",
+            ExpressionAttributeNames={"#retention": RETENTION_ATTRIBUTE},
+            ExpressionAttributeValues={":session": SESSION_SK},
         )
-        return sorted(item["pk"] for item in items)
+        due: set[str] = set()
+        for item in items:
+            kept = self._update_if(
+                item["pk"],
+                UpdateExpression="SET #retention = :kept",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(erasedAt)",
+                ExpressionAttributeNames={"#retention": RETENTION_ATTRIBUTE},
+                ExpressionAttributeValues={":kept": KEPT},
+            )
+            if kept and int(item["registeredAt"]) < cutoff:
+                due.add(item["pk"])
+        self._table.put_item(
+            Item={
+                "pk": RETENTION_INDEX_PK,
+                "sk": RETENTION_INDEX_COMPLETE_SK,
+                "completedAt": int(time.time()),
+            }
+        )
+        self._retention_index_complete = True
+        return due
 
     # --- operators' reads (the ops CLI; the pipeline decides on SessionRecord) ---------------
 
