@@ -21,6 +21,8 @@ from tests.support.lambda_env import LAYER, functions, lambda_env
 FUNCTIONS = functions()
 # Functions whose code needs no HTTP library besides botocore's (they only call AWS).
 AWS_ONLY = {"await_parts", "await_verdict", "check_token", "record_outcome"}
+# Functions that decode images (the rest must not pay for importing Pillow).
+DECODE_IMAGES = {"add_part"}
 QUEUE_DRIVEN = {"add_part", "deletion", "register_session", "start_session", "upload_prepared_data"}
 PARSER_MODELS = "aws_lambda_powertools.utilities.parser.models"
 
@@ -41,6 +43,7 @@ print(json.dumps({{
     "tracing_on": not app.observed.tracer.disabled,
     "traced": sorted(__import__("aws_xray_sdk.core.patcher").core.patcher._PATCHED_MODULES),
     "requests_imported": "requests" in sys.modules,
+    "pillow_imported": "PIL" in sys.modules,
 }}))
 """
 
@@ -80,3 +83,9 @@ def test_tracing_patches_botocore_and_requests_only_where_the_code_imports_it(na
     assert imported["traced"] == expected
     if name in AWS_ONLY:
         assert not imported["requests_imported"]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_only_the_functions_that_decode_images_import_pillow(name: str) -> None:
+    imported = _import_in_fresh_process(name)
+    assert imported["pillow_imported"] == (name in DECODE_IMAGES)

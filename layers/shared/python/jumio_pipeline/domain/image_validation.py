@@ -23,10 +23,10 @@ from typing import Literal, NoReturn
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from jumio_pipeline.domain.capture_limits import MAX_BYTES
 from jumio_pipeline.domain.errors import CaptureRejected
 
-# Jumio says "15 MB": read the stricter way, 15,000,000 bytes, as the simulator does.
-MAX_BYTES = 15_000_000
+# MAX_BYTES (capture_limits): Jumio says "15 MB", read the stricter way, 15,000,000 bytes.
 MAX_SIDE = 8000
 MIN_LONGEST_SIDE = 300  # on add, the longest side must be strictly greater
 # Pillow's own guard (MAX_IMAGE_PIXELS, error at twice the limit) applied with Jumio's limit,

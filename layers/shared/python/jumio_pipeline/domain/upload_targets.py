@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jumio_pipeline.domain.image_validation import MAX_BYTES
+from jumio_pipeline.domain.capture_limits import MAX_BYTES
 from jumio_pipeline.domain.session import Session
 
 IMAGE_FORMATS = (("jpg", "image/jpeg"), ("png", "image/png"))
