@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from jumio_pipeline.domain.workflow_status import POLL_SCHEDULE_SECONDS
 from local_cloud.template import translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -308,3 +309,13 @@ def test_the_callback_url_is_public_but_bounded_and_named_in_the_outputs(resourc
         "Fn::GetAtt": ["CallbackFunctionUrl", "FunctionUrl"]
     }
     assert {"CallbackSecretArn", "VerdictBusName"} <= set(outputs)
+
+
+def test_an_execution_outlives_the_longest_token_and_the_verdict_polling_but_not_forever(
+    definition,
+):
+    """Jumio's token lives at most 60 days and the verdict polls for about an hour more: an
+    execution past both has run away, and its timeout is what the timed-out alarm counts."""
+    longest_token = 60 * 24 * 3600
+    polling = max(POLL_SCHEDULE_SECONDS)  # the schedule counts from finalize
+    assert longest_token + polling < definition["TimeoutSeconds"] <= longest_token + 3 * 24 * 3600
