@@ -160,8 +160,13 @@ def source_queue(ctx: Context, sqs: Any, dlq_url: str) -> tuple[str, str]:
         policy = answer.get("Attributes", {}).get("RedrivePolicy")  # absent: no attributes
         if policy and json.loads(policy).get("deadLetterTargetArn") == dlq_arn:
             sources.append((logical_id, url))
+    if not sources:
+        raise OpsError(
+            "no queue sends to this DLQ: it holds failed scheduled or asynchronous runs (the "
+            "daily retention run); read them with `dlq list` and run the work again instead"
+        )
     if len(sources) != 1:
-        names = ", ".join(name for name, _ in sources) or "none"
+        names = ", ".join(name for name, _ in sources)
         raise OpsError(f"the DLQ must have exactly one source queue; found {names}")
     return sources[0]
 

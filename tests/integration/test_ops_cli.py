@@ -421,6 +421,7 @@ def test_dlq_list_counts_every_dlq_by_reason_and_leaves_the_messages_there(
         "SessionsDLQ",
         "PreparedDataDLQ",
         "RetentionRequestsDLQ",
+        "RetentionRunDLQ",
         "StartSessionsDLQ",
     }
     assert listed["SessionsDLQ"]["byReason"] == sessions_before
@@ -655,3 +656,10 @@ def test_the_cli_finds_the_local_stack_by_its_endpoint(local_cloud):
     assert erased.returncode == 0, erased.stderr
     record = json.loads(erased.stdout)
     assert (record["outcome"], record["requestedBy"]) == ("NO_OP", "ticket:OPS-1")
+
+
+def test_redrive_of_the_retention_run_dlq_says_why_there_is_no_queue_to_send_to(pipeline):
+    ran = ops(pipeline, "dlq", "redrive", "RetentionRunDLQ")
+
+    assert ran.code == 2
+    assert "no queue sends to this DLQ" in ran.err
