@@ -53,11 +53,13 @@ def retry_throttled(
     patience: float = RATE_LIMIT_PATIENCE_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    jitter: Callable[[], float] = lambda: random.uniform(0.8, 1.0),
 ) -> T:
     """`call()`, repeated while it answers 429, for at most `patience` seconds.
 
-    Waits `Retry-After` seconds when the 429 carries it, else a jittered pause that doubles
-    from 50 ms up to 1 s. A 429 is refused before any processing, so repeating is safe.
+    Waits `Retry-After` seconds when the 429 carries it, else a pause that doubles from 50 ms
+    up to 1 s; either is scaled by `jitter()` (80-100 %), so that racing callers spread out.
+    A 429 is refused before any processing, so repeating is safe.
     """
     deadline = clock() + patience
     attempt = 0
@@ -69,7 +71,7 @@ def retry_throttled(
                 raise
             backoff = min(_BACKOFF_CAP_SECONDS, _BACKOFF_FIRST_SECONDS * 2**attempt)
             pause = error.retry_after if error.retry_after is not None else backoff
-            sleep(min(max(pause * random.uniform(0.8, 1.0), 0.01), max(deadline - clock(), 0)))
+            sleep(min(max(pause * jitter(), 0.01), max(deadline - clock(), 0)))
             attempt += 1
 
 

@@ -160,7 +160,8 @@ def _throttled(retry_after: float | None) -> SimulatorRequestError:
     return SimulatorRequestError("POST", "/api/v1/accounts", 429, "limit", retry_after)
 
 
-def test_retry_throttled_honours_retry_after_and_backs_off_without_it():
+@pytest.mark.parametrize("scale", [1.0, 0.8], ids=["no-jitter", "most-jitter"])
+def test_retry_throttled_honours_retry_after_and_backs_off_without_it(scale):
     answers = [_throttled(2.0), _throttled(None), _throttled(None), "done"]
     pauses: list[float] = []
 
@@ -170,10 +171,12 @@ def test_retry_throttled_honours_retry_after_and_backs_off_without_it():
             raise answer
         return answer
 
-    assert retry_throttled(call, sleep=pauses.append, clock=lambda: 0.0) == "done"
-    assert 1.6 <= pauses[0] <= 2.0  # Retry-After, jittered down by at most 20 %
-    assert 0 < pauses[1] < pauses[2] <= 1.0  # no Retry-After: a short pause that grows
-    assert len(pauses) == 3
+    done = retry_throttled(call, sleep=pauses.append, clock=lambda: 0.0, jitter=lambda: scale)
+
+    assert done == "done"
+    # Retry-After first; then (none sent) the backoff of the 2nd and 3rd attempts, 50 ms
+    # doubled per attempt made; each pause scaled by the jitter.
+    assert pauses == pytest.approx([2.0 * scale, 0.1 * scale, 0.2 * scale])
 
 
 def test_retry_throttled_gives_up_after_its_patience_and_on_other_errors():
