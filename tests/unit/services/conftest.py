@@ -66,7 +66,26 @@ from tests.support.fakes import (
     InMemoryRequestQueue,
     InMemoryRequeue,
     InMemoryVerdictEvents,
+    jumio_auth_error,
+    jumio_not_found,
+    jumio_refusal,
+    jumio_rejected,
 )
+
+# A refusal whose meaning Jumio does not document, and what the workflow status then says of it
+# (shared by the capture and prepared-data tests: one RefusalExplainer serves both).
+UNEXPLAINED_REFUSALS = [
+    jumio_auth_error(403),
+    jumio_refusal(409),
+    jumio_not_found(),
+    jumio_rejected(400),
+]
+ENDED_EXECUTION_REASONS = [
+    (WorkflowStatus.ACQUIRED, "SESSION_FINALIZED"),
+    (WorkflowStatus.PROCESSED, "SESSION_FINALIZED"),
+    (WorkflowStatus.TOKEN_EXPIRED, "TOKEN_EXPIRED"),
+    (WorkflowStatus.SESSION_EXPIRED, "SESSION_EXPIRED"),
+]
 
 BUCKET = "captures-bucket"
 CALLBACK_URL = "https://abc123.lambda-url.us-east-1.on.aws/jumio/"

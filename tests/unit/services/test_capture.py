@@ -14,7 +14,6 @@ from jumio_pipeline.domain.errors import (
 )
 from jumio_pipeline.domain.image_validation import MAX_BYTES
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
-from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.capture import CHECK_BESIDE_UPLOAD_FROM_BYTES, CaptureService
 from tests.support import images
 from tests.support.fakes import (
@@ -27,6 +26,8 @@ from tests.support.fakes import (
 )
 from tests.unit.services.conftest import (
     BUCKET,
+    ENDED_EXECUTION_REASONS,
+    UNEXPLAINED_REFUSALS,
     World,
     capture_identity,
     href_base,
@@ -580,18 +581,8 @@ def test_a_permanent_refusal_by_jumio_is_a_rejection_with_its_reason(
     assert world.metrics.total("PartUploaded") == 0
 
 
-@pytest.mark.parametrize(
-    ("status", "reason"),
-    [
-        (WorkflowStatus.ACQUIRED, "SESSION_FINALIZED"),
-        (WorkflowStatus.PROCESSED, "SESSION_FINALIZED"),
-        (WorkflowStatus.TOKEN_EXPIRED, "TOKEN_EXPIRED"),
-        (WorkflowStatus.SESSION_EXPIRED, "SESSION_EXPIRED"),
-    ],
-)
-@pytest.mark.parametrize(
-    "error", [jumio_auth_error(403), jumio_refusal(409), jumio_not_found(), jumio_rejected(400)]
-)
+@pytest.mark.parametrize(("status", "reason"), ENDED_EXECUTION_REASONS)
+@pytest.mark.parametrize("error", UNEXPLAINED_REFUSALS)
 def test_a_refusal_is_named_by_the_workflow_status_when_it_shows_the_execution_ended(
     world, captures, error, status, reason
 ):

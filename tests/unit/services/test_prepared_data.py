@@ -20,7 +20,6 @@ from jumio_pipeline.domain.errors import (
 )
 from jumio_pipeline.domain.prepared_data import keyed_fingerprint, validate_prepared_data
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
-from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.prepared_data import OutcomeStatus, PreparedDataService
 from tests.support.fakes import (
     FakeCredentialsApi,
@@ -33,7 +32,14 @@ from tests.support.fakes import (
     jumio_unavailable,
 )
 from tests.support.prepared_data import FULL_DATA
-from tests.unit.services.conftest import World, href_base, required_parts, token_of
+from tests.unit.services.conftest import (
+    ENDED_EXECUTION_REASONS,
+    UNEXPLAINED_REFUSALS,
+    World,
+    href_base,
+    required_parts,
+    token_of,
+)
 
 CORRECTED = {**FULL_DATA, "lastName": "Okonkwo-Corrected"}
 # Values of FULL_DATA that must never leave the message (ledger, DLQ attributes, outcome).
@@ -442,18 +448,8 @@ def test_a_jumio_refusal_is_parked_with_its_reason_and_leaves_no_run_once_record
     assert service.process(message(world), "m-1").status is OutcomeStatus.UPLOADED
 
 
-@pytest.mark.parametrize(
-    ("status", "reason"),
-    [
-        (WorkflowStatus.ACQUIRED, "SESSION_FINALIZED"),
-        (WorkflowStatus.PROCESSED, "SESSION_FINALIZED"),
-        (WorkflowStatus.TOKEN_EXPIRED, "TOKEN_EXPIRED"),
-        (WorkflowStatus.SESSION_EXPIRED, "SESSION_EXPIRED"),
-    ],
-)
-@pytest.mark.parametrize(
-    "error", [jumio_auth_error(403), jumio_refusal(409), jumio_not_found(), jumio_rejected(400)]
-)
+@pytest.mark.parametrize(("status", "reason"), ENDED_EXECUTION_REASONS)
+@pytest.mark.parametrize("error", UNEXPLAINED_REFUSALS)
 def test_a_refusal_is_named_by_the_workflow_status_when_it_shows_the_execution_ended(
     world, service, error, status, reason
 ):
