@@ -93,7 +93,7 @@ def bare_upload(href: str, token: str, data: bytes) -> None:
 
 def front_part(simulator: object) -> tuple[str, str]:
     """A fresh account's FRONT href and token (not timed)."""
-    from jumio_pipeline.domain.session import parse_registration
+    from jumio_pipeline.domain.registration import parse_registration
 
     session = parse_registration(simulator.create_account(10013))  # type: ignore[attr-defined]
     credential = session.credential_of_category("ID")

@@ -41,7 +41,7 @@ from moto.dynamodb.models.utilities import bytesize  # noqa: E402
 
 from jumio_pipeline.adapters.dynamodb_pages import all_items  # noqa: E402
 from jumio_pipeline.adapters.ledger import Ledger  # noqa: E402
-from jumio_pipeline.domain.session import parse_registration  # noqa: E402
+from jumio_pipeline.domain.registration import parse_registration  # noqa: E402
 from local_cloud.template import load_yaml  # noqa: E402
 
 DAY = 86400

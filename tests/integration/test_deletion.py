@@ -20,7 +20,8 @@ import pytest
 import requests
 
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.domain.session import Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import Session
 from jumio_pipeline.domain.session_state import SessionStatus
 from tests.support.images import make_jpeg
 

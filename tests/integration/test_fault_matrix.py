@@ -29,7 +29,8 @@ import boto3
 import pytest
 
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.domain.session import PartId, Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import PartId, Session
 from jumio_pipeline.domain.session_state import PartStatus, SessionStatus
 from tests.conftest import FAST_RETRIES, TEMPLATE, store_tenant_credentials
 from tests.integration.session_support import (

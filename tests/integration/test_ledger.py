@@ -9,7 +9,8 @@ import boto3
 import pytest
 
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.domain.session import PartId, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import PartId
 from jumio_pipeline.domain.session_state import (
     PartEvidence,
     PartStatus,

@@ -31,7 +31,7 @@ import pytest
 import requests
 
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.registration import parse_registration
 from jumio_pipeline.domain.session_state import SessionStatus
 from jumio_pipeline_ops.cli import main
 from jumio_simulator.decisions import FAKE_IDENTITY

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.registration import parse_registration
 from jumio_pipeline.domain.session_state import SessionStatus
 from tests.integration.session_support import (
     account_response,

@@ -8,7 +8,7 @@ import pytest
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings, TenantClient
 from jumio_pipeline.adapters.jumio.retrieval import JumioRetrieval
 from jumio_pipeline.domain.errors import JumioRejected, SessionTokenExpired
-from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.registration import parse_registration
 from jumio_pipeline.domain.session_state import SessionStatus
 from jumio_pipeline.services.finalization import FinalizationService
 from tests.integration.session_support import (

@@ -23,7 +23,8 @@ import pytest
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.adapters.ledger import Ledger
 from jumio_pipeline.domain.prepared_data import canonical_json
-from jumio_pipeline.domain.session import Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import Session
 from jumio_pipeline.domain.session_state import SessionStatus
 from tests.conftest import TEMPLATE, store_tenant_credentials
 from tests.support.prepared_data import FULL_DATA

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from jumio_pipeline.domain.errors import InvalidMessage
-from jumio_pipeline.domain.session import parse_registration, token_lifetime_seconds
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import token_lifetime_seconds
 
 BASE = "https://api.amer-1.jumio.ai/api/v1/accounts/{a}/workflow-executions/{w}"
 ACCOUNT_ID = "572ac7b5-9f83-409d-ba8e-f0014e411c7e"

@@ -10,7 +10,7 @@ import pytest
 
 from jumio_pipeline.domain.capture_key import parse_capture_key
 from jumio_pipeline.domain.image_validation import MAX_BYTES
-from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.registration import parse_registration
 from jumio_pipeline.domain.upload_targets import (
     MAX_UPLOAD_BYTES,
     MIN_UPLOAD_BYTES,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.registration import parse_registration
 from jumio_pipeline.domain.session_state import SessionRecord, SessionStatus
 from jumio_pipeline.domain.verdict import Verdict, VerdictSource, parse_decision
 from jumio_pipeline.domain.verdict_event import (

@@ -15,7 +15,8 @@ import boto3
 import pytest
 
 from jumio_pipeline.adapters.ledger import Ledger
-from jumio_pipeline.domain.session import Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import Session
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pytest
 from jumio_pipeline.adapters.idempotency import CAPTURE_KEY_PREFIX, idempotency_record_id
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
 from jumio_pipeline.domain.image_validation import MAX_BYTES
-from jumio_pipeline.domain.session import parse_registration
+from jumio_pipeline.domain.registration import parse_registration
 from tests.integration.add_part.conftest import Captures, capture_key, credential_of
 from tests.integration.session_support import invoke_queued_as_one_batch
 from tests.support import images
@@ -119,7 +119,7 @@ def test_the_s3_test_event_is_acknowledged_and_dropped(captures: Captures):
 
 def test_a_capture_before_its_session_waits_and_lands_after_registration(captures: Captures):
     account = captures.simulator.create_account(10013)
-    from jumio_pipeline.domain.session import parse_registration
+    from jumio_pipeline.domain.registration import parse_registration
 
     session = parse_registration(account)
     captures.put(capture_key(session, "ID", "FRONT.jpg"), images.make_jpeg(1200, 800))
@@ -153,7 +153,7 @@ def test_a_capture_whose_session_never_comes_is_parked_with_the_reason(captures:
 
 
 def parse_unregistered(captures: Captures):
-    from jumio_pipeline.domain.session import parse_registration
+    from jumio_pipeline.domain.registration import parse_registration
 
     return parse_registration(captures.simulator.create_account(10013))
 

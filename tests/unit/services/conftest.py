@@ -26,7 +26,8 @@ from jumio_pipeline.adapters.jumio import JumioSettings
 from jumio_pipeline.adapters.jumio.urls import is_api_href
 from jumio_pipeline.domain.callback import JumioCallback
 from jumio_pipeline.domain.capture_identity import CaptureIdentity
-from jumio_pipeline.domain.session import PartId, Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import PartId, Session
 from jumio_pipeline.domain.session_state import PartEvidence, SessionStatus
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from jumio_pipeline.services.capture import CaptureService

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from jumio_pipeline.domain.session import PartId, Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import PartId, Session
 from jumio_pipeline.domain.session_state import PartEvidence
 from tests.support.fakes import InMemoryLedger
 from tests.unit.services.conftest import Ids, registration

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jumio_pipeline.domain.session import Session, parse_registration
+from jumio_pipeline.domain.registration import parse_registration
+from jumio_pipeline.domain.session import Session
 from jumio_pipeline.domain.session_state import RegisterOutcome
 from jumio_pipeline.services.ports import Clock, Executions, RegistrationLedger
 
