@@ -28,7 +28,9 @@ class SettingsError(ValueError):
 class FunctionSettings(BaseModel):
     """What every function reads: its service name, the metrics namespace, the ledger table."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # defer_build: a function validates only its own model; the other dozen are never built in
+    # its cold start (pydantic builds a model's validator on its first use instead of at import).
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     service: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1)
     metrics_namespace: str = Field(
