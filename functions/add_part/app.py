@@ -10,6 +10,9 @@ delay until SESSION_WAIT_MAX_SECONDS; any other failure follows the failure poli
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from typing import Any
 
 # Imported before anything imports pydantic: Powertools' batch module then skips loading its
@@ -173,3 +176,6 @@ def _erase_late_capture(identity: CaptureIdentity) -> dict[str, Any]:
 def handler(event: dict, context: LambdaContext) -> dict:
     once.register_lambda_context(context)
     return process_batch(event, context, record_handler, failures)
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

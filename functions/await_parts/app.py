@@ -8,6 +8,9 @@ conditional claim lets exactly one signal through (services/completion.py).
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.ledger import Ledger
@@ -39,3 +42,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
         metrics.count("CompletionSignalledByWait")
     logger.info("waiting for parts", extra={"signalledAtOnce": signalled})
     return {"workflowExecutionId": workflow_execution_id, "signalledAtOnce": signalled}
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -9,6 +9,9 @@ the wait times out on Jumio's poll schedule and PollVerdict reads the status ins
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.ledger import Ledger
@@ -36,3 +39,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
         metrics.count("VerdictSignalledByWait")
     logger.info("waiting for the verdict", extra={"signalledAtOnce": signalled})
     return {"workflowExecutionId": workflow_execution_id, "signalledAtOnce": signalled}
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -12,6 +12,9 @@ with the reason only: never the body, the path or the secret.
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 import hmac
 import ipaddress
 from typing import Any
@@ -116,3 +119,6 @@ def not_found(_: Exception) -> Response:
 def handler(event: dict, context: LambdaContext) -> dict:
     """Route the function URL request; the body and path never reach a log."""
     return app.resolve(event, context)
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -7,6 +7,9 @@ waits again for the time now left, instead of ending a session whose token is st
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.ledger import Ledger
@@ -32,3 +35,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     metrics.count("TokenRenewedWhileWaiting" if renewed else "TokenExpiredWhileWaiting")
     logger.info("token checked after the wait timed out", extra={"secondsLeft": seconds})
     return {"workflowExecutionId": workflow_execution_id, "secondsUntilTokenExpiry": seconds}
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

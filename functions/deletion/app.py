@@ -12,6 +12,9 @@ Two triggers, one function:
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from typing import Any
 
 # Imported before anything imports pydantic: Powertools' batch module then skips loading its
@@ -126,3 +129,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     if isinstance(event, dict) and event.get("source") == RETENTION_SOURCE:
         return file_retention_requests()
     return process_batch(event, context, record_handler, failures)
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

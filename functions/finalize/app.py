@@ -10,6 +10,9 @@ status. Errors leave under their class names, which statemachine/session.asl.jso
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
@@ -52,3 +55,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     metrics.count("FinalizeFoundAlreadyDone" if result.already_finalized else "SessionFinalized")
     logger.info("session finalized", extra={"alreadyFinalized": result.already_finalized})
     return result.to_output()
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -9,6 +9,9 @@ is the status and the plan: no token, no data.
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.jumio import JumioHttp, JumioSettings
@@ -46,3 +49,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     output = result.to_output()
     logger.info("verdict poll", extra=output)
     return {"workflowExecutionId": workflow_execution_id, **output}
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -8,6 +8,9 @@ and sends only what is missing. The output is the verdict and labels, never data
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.jumio import JumioHttp, JumioSettings
@@ -46,3 +49,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     metrics.count("SessionDecided", verdict=output["verdict"], source=output["source"])
     logger.info("decision recorded", extra=output)
     return {"workflowExecutionId": workflow_execution_id, **output}
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -8,6 +8,9 @@ never reach Finalize, end in the ledger too, and so that operators see the outco
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jumio_pipeline.adapters.ledger import Ledger
@@ -49,3 +52,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
         "recorded": recorded,
         "published": published,
     }
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -6,6 +6,9 @@ An invalid message is parked in the DLQ at once with its reason.
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 # Imported before anything imports pydantic: Powertools' batch module then skips loading its
 # parser models, which this handler never uses (tens of ms of every cold start).
 import aws_lambda_powertools.utilities.batch  # noqa: F401
@@ -77,3 +80,6 @@ def record_handler(record: SQSRecord) -> None:
 @observed.entrypoint()
 def handler(event: dict, context: LambdaContext) -> dict:
     return process_batch(event, context, record_handler, failures)
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

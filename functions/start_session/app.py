@@ -11,6 +11,9 @@ parked in its DLQ with the reason. Logs hold ids and reasons, never a token, a U
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 import json
 import math
 from typing import Any
@@ -210,3 +213,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     if "Records" in event:
         return process_batch(event, context, record_handler, failures)
     return app.resolve(event, context)
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -14,6 +14,9 @@ while Secrets Manager is unreachable, and the records that need the key fail and
 
 from __future__ import annotations
 
+# First: the garbage collector pauses until cold_start_finished() below.
+from jumio_pipeline.handlers.cold_start import cold_start_finished
+
 # Imported before anything imports pydantic: Powertools' batch module then skips loading its
 # parser models, which this handler never uses (tens of ms of every cold start).
 import aws_lambda_powertools.utilities.batch  # noqa: F401
@@ -128,3 +131,6 @@ def _wait_for_session(record: SQSRecord) -> None:
 def handler(event: dict, context: LambdaContext) -> dict:
     once.register_lambda_context(context)
     return process_batch(event, context, record_handler, failures)
+
+
+cold_start_finished()  # last: the imported objects frozen, collection resumed

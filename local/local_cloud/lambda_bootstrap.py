@@ -21,6 +21,7 @@ unterminated line).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import os
@@ -92,6 +93,10 @@ def load_handler_module(code_dir: Path, handler: str, module_name: str) -> Modul
         spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(module_name, None)
+        # A handler pauses the garbage collector for its import (handlers/cold_start.py) and
+        # resumes it at the end; Lambda discards an environment whose import failed, this
+        # process lives on.
+        gc.enable()
         raise
     finally:
         if added:

@@ -1,5 +1,8 @@
 """What a cold start does: importing a handler builds no AWS client and loads no unused models.
 
+It also runs with the garbage collector paused and leaves the imported objects frozen
+(jumio_pipeline/handlers/cold_start.py): no collection walks the heap during the import.
+
 Each handler is imported in a fresh process with the environment template.yaml gives it and
 tracing on (tests/support/lambda_env.py), as Lambda would import it; a spy on botocore's
 ``Session.create_client`` records every client built during the import. Clients are built on
@@ -36,7 +39,17 @@ def spy(self, service_name, *args, **kwargs):
     built.append(service_name)
     return original(self, service_name, *args, **kwargs)
 botocore.session.Session.create_client = spy
+import gc
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
 import app
+gc.callbacks.clear()
+from pydantic import BaseModel
+import jumio_pipeline.handlers.settings as settings_module
+settings_models = [
+    value for value in vars(settings_module).values()
+    if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel
+]
 print(json.dumps({{
     "clients": built,
     "parser_models": {parser_models!r} in sys.modules,
@@ -44,6 +57,14 @@ print(json.dumps({{
     "traced": sorted(__import__("aws_xray_sdk.core.patcher").core.patcher._PATCHED_MODULES),
     "requests_imported": "requests" in sys.modules,
     "pillow_imported": "PIL" in sys.modules,
+    "registration_models_imported": "jumio_pipeline.domain.registration" in sys.modules,
+    "settings_models_built": sorted(
+        model.__name__ for model in settings_models if model.__pydantic_complete__
+    ),
+    "settings_model": type(app.settings).__name__,
+    "collections_during_import": collections,
+    "gc_enabled_after_import": gc.isenabled(),
+    "frozen_after_import": gc.get_freeze_count(),
 }}))
 """
 
@@ -89,3 +110,33 @@ def test_tracing_patches_botocore_and_requests_only_where_the_code_imports_it(na
 def test_only_the_functions_that_decode_images_import_pillow(name: str) -> None:
     imported = _import_in_fresh_process(name)
     assert imported["pillow_imported"] == (name in DECODE_IMAGES)
+
+
+# Functions that parse Jumio's account response (the rest must not build its models).
+REGISTER_SESSIONS = {"register_session", "start_session"}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_only_the_functions_that_register_sessions_build_the_account_response_models(
+    name: str,
+) -> None:
+    imported = _import_in_fresh_process(name)
+    assert imported["registration_models_imported"] == (name in REGISTER_SESSIONS)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_a_handler_builds_only_its_own_settings_model(name: str) -> None:
+    imported = _import_in_fresh_process(name)
+    assert imported["settings_models_built"] == [imported["settings_model"]]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_no_garbage_collection_runs_during_a_handler_import_and_it_resumes_after(
+    name: str,
+) -> None:
+    imported = _import_in_fresh_process(name)
+    # At most the young generation's, once, as collection resumes: it holds nothing by then.
+    assert imported["collections_during_import"] in ([], [0])
+    assert imported["gc_enabled_after_import"]
+    # What the import built is frozen: later collections never walk it.
+    assert imported["frozen_after_import"] > 50_000
