@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from tests.support.lambda_env import LAYER, functions, lambda_env
+from tests.support.lambda_env import LAYER, REPO, functions, lambda_env
 
 FUNCTIONS = functions()
 # Functions whose code needs no HTTP library besides botocore's (they only call AWS).
@@ -140,3 +140,41 @@ def test_no_garbage_collection_runs_during_a_handler_import_and_it_resumes_after
     assert imported["gc_enabled_after_import"]
     # What the import built is frozen: later collections never walk it.
     assert imported["frozen_after_import"] > 50_000
+
+
+_TWO_HANDLERS_IN_ONE_PROCESS = """
+import gc, json, sys
+sys.path[:0] = {paths!r}
+from local_cloud.lambda_bootstrap import load_handler_module
+load_handler_module({first!r}, "app.handler", "first_app")
+frozen_after_first = gc.get_freeze_count()
+kept = [[index] for index in range(100_000)]  # objects made between the two imports
+load_handler_module({second!r}, "app.handler", "second_app")
+print(json.dumps({{
+    "frozen_after_first": frozen_after_first,
+    "frozen_after_second": gc.get_freeze_count(),
+    "gc_enabled": gc.isenabled(),
+}}))
+"""
+
+
+def test_a_process_that_imports_handler_after_handler_freezes_only_once() -> None:
+    """The local cloud's workers and the tests import many handlers in one process: freezing
+    at each would keep alive, for good, every cycle that was live at a freeze and dies later."""
+    first, second = FUNCTIONS["check_token"], FUNCTIONS["finalize"]
+    code = _TWO_HANDLERS_IN_ONE_PROCESS.format(
+        paths=[str(LAYER), str(REPO / "local")],
+        first=str(first["dir"]),
+        second=str(second["dir"]),
+    )
+    env = {**lambda_env(first["env"], "check_token", first["dir"]), **second["env"]}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = json.loads(result.stdout.strip().splitlines()[-1])
+    assert imported["frozen_after_first"] > 0
+    # Frozen objects may be freed (by reference count), never added: the 100,000 lists made
+    # between the imports stay collectable.
+    assert imported["frozen_after_second"] <= imported["frozen_after_first"]
+    assert imported["gc_enabled"]

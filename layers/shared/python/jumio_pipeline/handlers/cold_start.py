@@ -19,9 +19,19 @@ from __future__ import annotations
 import gc
 
 gc.disable()
+_paused = True
 
 
 def cold_start_finished() -> None:
-    """The module is imported: freeze what it built and resume collecting."""
-    gc.freeze()
-    gc.enable()
+    """The module is imported: freeze what it built and resume collecting.
+
+    Once per process: in Lambda there is one import per execution environment. A process that
+    imports handler after handler (the local cloud's workers, the tests) pauses and freezes
+    only for the first; freezing again and again would keep every cycle alive at each freeze
+    that becomes garbage later, for the life of the process.
+    """
+    global _paused
+    if _paused:
+        _paused = False
+        gc.freeze()
+        gc.enable()
