@@ -12,9 +12,9 @@ from uuid import UUID
 from jumio_pipeline.domain.errors import InvalidMessage
 from jumio_pipeline.domain.session_state import SessionStatus
 
-RECORDABLE_OUTCOMES = frozenset(
-    {SessionStatus.FINALIZED, SessionStatus.EXPIRED, SessionStatus.FAILED}
-)
+# What RecordExpired and RecordFailed write. FINALIZED is not among them: only the finalize
+# function writes it, once Jumio's answer or status confirms the finalize.
+RECORDABLE_OUTCOMES = frozenset({SessionStatus.EXPIRED, SessionStatus.FAILED})
 _MAX_ERROR_NAME = 128
 
 
@@ -58,7 +58,7 @@ def poll_round_of(event: dict[str, Any]) -> int:
 
 
 def outcome_of(event: dict[str, Any]) -> tuple[SessionStatus, str | None]:
-    """The outcome (FINALIZED, EXPIRED, FAILED) and the optional error name to record."""
+    """The outcome (EXPIRED, FAILED) and the optional error name to record."""
     raw = event.get("outcome")
     try:
         outcome = SessionStatus(raw)
