@@ -54,9 +54,10 @@ TYPICAL_CAPTURE_BYTES = 500_000  # a 1600x1200 phone JPEG (README, Benchmarks)
 ADVICE = {
     "Step Functions transitions": (
         "every state on the common path costs $0.025 per 1,000 sessions: fold the bookkeeping "
-        "states into the tasks around them (RecordFinalized + PlanVerdictWait into Finalize's "
-        "task, the Choice states VerdictPolled/DecisionIs into one task that returns the end "
-        "state, PollVerdict skipped when the callback's wake-up already carries the status). "
+        "states into the tasks around them (done for RecordFinalized and PlanVerdictWait, now "
+        "part of Finalize's task; left: the Choice states VerdictPolled/DecisionIs into one "
+        "task that returns the end state, PollVerdict skipped when the callback's wake-up "
+        "already carries the status). "
         "An Express workflow would cost far less, but cannot wait for a task token or run "
         "longer than 5 minutes, which this machine does"
     ),

@@ -5,8 +5,8 @@ are plain functions over plain data, tested in tests/unit/test_bench_pipeline_fi
 
 Definitions (all times in seconds):
 - registration: the session's Step Functions execution was started (register_session starts
-  it right after writing the ledger); finalize: `RecordFinalized` exited (the ledger says
-  FINALIZED); verdict: `RecordDecision` exited (decision kept, event published);
+  it right after writing the ledger); finalize: `WaitForVerdict` first entered (Finalize, or
+  ReconcileFinalize after a timeout, has recorded FINALIZED in the ledger by then); verdict: `RecordDecision` exited (decision kept, event published);
 - sessions per minute: decided sessions x 60 / (last verdict - first registration);
 - state machine path (adds up to registration -> verdict): the time in each Task state, by
   name (`WaitForAllParts` waits for the parts, `WaitForVerdict` for Jumio's callback or the poll
@@ -35,7 +35,6 @@ from local_cloud.report import format_table
 from tests.soak.figures import percentile
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-FINALIZED_STATE = "RecordFinalized"
 DECIDED_STATE = "RecordDecision"
 VERDICT_WAIT_STATE = "WaitForVerdict"
 START = "(start)"
@@ -252,7 +251,7 @@ def session_path(session: str, started_at: float, events: Sequence[HistoryEvent]
     """Where an execution spent its time, from StartExecution to the verdict (or its end)."""
     ordered = sorted(events, key=lambda e: e.at)
     finalized = next(
-        (e.at for e in ordered if e.type == "TaskStateExited" and e.state == FINALIZED_STATE),
+        (e.at for e in ordered if e.type == "TaskStateEntered" and e.state == VERDICT_WAIT_STATE),
         None,
     )
     decided = next(

@@ -5,7 +5,9 @@ JUMIO_MAX_ATTEMPTS=1 for this function (template.yaml), so the state machine's R
 retries and each attempt shows in the execution history. When an answer is uncertain the
 service reads Jumio's workflow status with the tenant's token (services/finalization.py).
 ReconcileFinalize (``{"reconcile": true}``) runs after Finalize timed out: it only reads the
-status. Errors leave under their class names, which statemachine/session.asl.json matches.
+status. Either step, once Jumio has the finalize, records FINALIZED in the ledger and returns
+the first wait for the verdict (Jumio's poll schedule): no separate states for those. Errors
+leave under their class names, which statemachine/session.asl.json matches.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from jumio_pipeline.adapters.secrets import TenantClientProvider, cached_secret
 from jumio_pipeline.domain.task_input import workflow_execution_id_of
 from jumio_pipeline.handlers.observability import observability
 from jumio_pipeline.handlers.settings import FinalizeSettings
-from jumio_pipeline.services.finalization import FinalizationService
+from jumio_pipeline.services.finalization import FinalizationService, FinalizeResult
 
 settings = FinalizeSettings.from_env()
 observed = observability(settings)
@@ -39,6 +41,7 @@ finalization = FinalizationService(
     ),
     # Only for an account response without api.workflowExecution.
     build_href=lambda account_id, wf_id: workflow_execution_href(jumio_settings, account_id, wf_id),
+    schedule=settings.schedule,  # the first wait for the verdict is planned here
 )
 
 
@@ -47,14 +50,24 @@ def handler(event: dict, context: LambdaContext) -> dict:
     """Finalize once, or (``reconcile``) tell whether Jumio has it; ids only, never a token."""
     workflow_execution_id = workflow_execution_id_of(event)
     if event.get("reconcile") is True:
-        finalized = finalization.reconcile(workflow_execution_id)
+        reconciled = finalization.reconcile(workflow_execution_id)
+        finalized = reconciled.finalized is not None
         metrics.count("FinalizeReconciled", finalized=str(finalized).lower())
         logger.info("finalize reconciled by Jumio's status", extra={"finalized": finalized})
-        return {"workflowExecutionId": workflow_execution_id, "finalized": finalized}
+        if reconciled.finalized is not None:
+            _count_outcome(reconciled.finalized)
+        return reconciled.to_output()
     result = finalization.finalize(workflow_execution_id)
     metrics.count("FinalizeFoundAlreadyDone" if result.already_finalized else "SessionFinalized")
     logger.info("session finalized", extra={"alreadyFinalized": result.already_finalized})
+    _count_outcome(result)
     return result.to_output()
+
+
+def _count_outcome(result: FinalizeResult) -> None:
+    """The outcome metric, counted by the invocation that wrote FINALIZED in the ledger."""
+    if result.recorded is not None:
+        metrics.count("SessionOutcomeFinalized" if result.recorded else "OutcomeOfErasedSession")
 
 
 cold_start_finished()  # last: the imported objects frozen, collection resumed

@@ -1,10 +1,9 @@
-"""poll_verdict: the PlanVerdictWait and PollVerdict steps; Jumio's status on its schedule.
+"""poll_verdict: the PollVerdict step; Jumio's status on its schedule.
 
-``{"workflowExecutionId", "plan": true}`` only says how long to wait for the callback after
-finalize (Jumio's first poll time, 40 s); ``{"workflowExecutionId", "round": n}`` reads the
-workflow status (poll n + 1) with the tenant's token and says how long to wait before the
-next one, or that the schedule is spent (ten polls, the last 940 s after finalize). The output
-is the status and the plan: no token, no data.
+``{"workflowExecutionId", "round": n}`` reads the workflow status (poll n + 1) with the
+tenant's token and says how long to wait before the next one, or that the schedule is spent
+(ten polls, the last 940 s after finalize). The first wait, before any poll, is planned by the
+finalize function. The output is the status and the plan: no token, no data.
 """
 
 from __future__ import annotations
@@ -39,13 +38,10 @@ polling = VerdictPolling(
 
 @observed.entrypoint(correlation_id_path="workflowExecutionId")
 def handler(event: dict, context: LambdaContext) -> dict:
-    """Plan the first wait, or poll once and plan the next; ids, the status and the plan."""
+    """Poll once and plan the next wait; ids, the status and the plan."""
     workflow_execution_id = workflow_execution_id_of(event)
-    if event.get("plan") is True:
-        result = polling.plan()
-    else:
-        result = polling.poll(workflow_execution_id, poll_round_of(event))
-        metrics.count("VerdictPolled", status=result.status.value if result.status else "NONE")
+    result = polling.poll(workflow_execution_id, poll_round_of(event))
+    metrics.count("VerdictPolled", status=result.status.value)
     output = result.to_output()
     logger.info("verdict poll", extra=output)
     return {"workflowExecutionId": workflow_execution_id, **output}

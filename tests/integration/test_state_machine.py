@@ -45,12 +45,10 @@ ALLOWED_KEYS = {
     "secondsUntilTokenExpiry",
     "finalizeRounds",
     "reconcile",
-    "reconciled",
     "finalized",
     "parts",
     "allPartsLanded",
     "signalledAtOnce",
-    "finalize",
     "finalizedAt",
     "outcome",
     "recorded",
@@ -110,12 +108,10 @@ def test_parts_landing_after_the_wait_finalize_once_and_the_ledger_says_finalize
     assert finalize_count(simulator, wf_id) == 1
     item = session_item(stack, wf_id)
     assert item["status"] == SessionStatus.FINALIZED.value
-    assert "taskToken" not in item  # no use after the end; dropped by record_outcome
+    assert "taskToken" not in item  # no use after the end; dropped when FINALIZED is recorded
     assert _entered_states(history(execution_arn(stack, wf_id))) == [
         "WaitForAllParts",
         "Finalize",
-        "RecordFinalized",
-        "PlanVerdictWait",
         "WaitForVerdict",
         "PollVerdict",  # no callback URL in this account: Jumio's status on its schedule
         "VerdictPolled",
@@ -441,7 +437,11 @@ def test_a_finalize_step_that_timed_out_is_reconciled_by_the_status_before_anyth
     entered = _entered_states(events)
     assert entered.index("ReconcileFinalize") > entered.index("Finalize")
     assert entered.count("Finalize") == 1  # Jumio had it: nothing was sent again
-    assert entered[entered.index("RecordFinalized") + 1] == "PlanVerdictWait"
+    # Reconciled as finalized (and recorded): on to the verdict.
+    assert entered[entered.index("ReconcileFinalize") + 1 :][:2] == [
+        "FinalizedAtJumio",
+        "WaitForVerdict",
+    ]
     assert entered[-1] == "Passed"
     assert finalize_count(simulator, wf_id) == 1
     assert session_item(stack, wf_id)["status"] == SessionStatus.FINALIZED.value

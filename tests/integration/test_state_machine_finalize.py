@@ -15,6 +15,7 @@ from tests.integration.session_support import (
     finalize_count,
     ledger_of,
     registration_message,
+    session_item,
     workflow_execution_id,
 )
 
@@ -62,18 +63,41 @@ def test_an_expired_token_is_refused_before_calling_jumio(stack, simulator, jumi
     assert ledger_of(stack).get(wf_id).status is SessionStatus.REGISTERED
 
 
-def test_finalize_marks_finalizing_and_a_second_call_counts_as_already_finalized(
+def test_finalize_records_finalized_and_a_second_call_counts_as_already_finalized(
     stack, simulator, jumio, status
 ):
     _, wf_id = _registered(stack, simulator)
 
     first = finalization(stack, jumio, status).finalize(wf_id)
-    second = finalization(stack, jumio, status).finalize(wf_id)  # a retry: Jumio is asked
+    second = finalization(stack, jumio, status).finalize(wf_id)  # a retry: the ledger answers
 
     assert (first.already_finalized, second.already_finalized) == (False, True)
-    assert set(first.to_output()) == {"workflowExecutionId", "finalizedAt"}
-    assert ledger_of(stack).get(wf_id).status is SessionStatus.FINALIZING
+    assert set(first.to_output()) == {
+        "workflowExecutionId",
+        "finalizedAt",
+        "round",
+        "waitSeconds",
+        "exhausted",
+    }
+    item = session_item(stack, wf_id)
+    assert item["status"] == SessionStatus.FINALIZED.value
+    assert "taskToken" not in item  # the parts wait's token has no use any more
     assert finalize_count(simulator, wf_id) == 1
+    assert [r["route"] for r in simulator.admin.requests()].count("finalize") == 1
+
+
+def test_a_retry_of_a_finalize_that_reached_jumio_reads_the_status_and_records_it(
+    stack, simulator, jumio, status
+):
+    session, wf_id = _registered(stack, simulator)
+    ledger_of(stack).mark_finalizing(wf_id)  # an attempt got this far: did it reach Jumio?
+    credential = next(c for c in session.credentials.values() if c.workflow_execution_href)
+    jumio.finalize(credential.workflow_execution_href, credential.token)  # yes; then it died
+
+    retry = finalization(stack, jumio, status).finalize(wf_id)
+
+    assert retry.already_finalized
+    assert ledger_of(stack).get(wf_id).status is SessionStatus.FINALIZED
     routes = [r["route"] for r in simulator.admin.requests()]
     assert routes.count("finalize") == 1  # the retry read the status instead of sending again
     assert "status" in routes

@@ -112,10 +112,8 @@ def test_states_are_named_for_an_operator_with_distinct_ends(definition):
         "FinalizedAtJumio",
         "FinalizeAgain",
         "FinalizeGaveUp",
-        "RecordFinalized",
         "ConfirmExpiry",
         "ExpiredAtJumioBeforeFinalize",
-        "PlanVerdictWait",
         "WaitForVerdict",
         "PollVerdict",
         "VerdictPolled",
@@ -152,8 +150,10 @@ def test_the_verdict_wait_is_woken_by_the_callback_and_polls_on_timeout(definiti
     states = definition["States"]
     wait = states["WaitForVerdict"]
 
-    assert states["RecordFinalized"]["Next"] == "PlanVerdictWait"
-    assert states["PlanVerdictWait"]["Parameters"]["Payload"]["plan"] is True
+    # Finalize records FINALIZED and plans the first wait itself: no state between them.
+    assert states["Finalize"]["Next"] == "WaitForVerdict"
+    assert states["Finalize"]["ResultPath"] == "$.verdictPoll"
+    assert states["Finalize"]["ResultSelector"]["waitSeconds.$"] == "$.Payload.waitSeconds"
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert wait["TimeoutSecondsPath"] == "$.verdictPoll.waitSeconds"
     catches = {name: c["Next"] for c in wait["Catch"] for name in c["ErrorEquals"]}
@@ -200,6 +200,10 @@ def test_finalize_retries_transient_names_with_jitter_and_catches_permanent_ones
     for permanent in ("JumioRejected", "JumioAuthError", "JumioNotFound"):
         assert catches[permanent] == "RecordFailed"
     assert finalize["Catch"][-1]["ErrorEquals"] == ["States.ALL"]  # nothing ends unrecorded
+    # Jumio has it but the ledger write failed: retried (the retry confirms by the status).
+    for state in (finalize, definition["States"]["ReconcileFinalize"]):
+        [not_recorded] = [r for r in state["Retry"] if "FinalizedNotRecorded" in r["ErrorEquals"]]
+        assert not_recorded["MaxAttempts"] >= 3
 
 
 def test_a_finalize_that_timed_out_goes_to_reconciliation_bounded_in_rounds(definition):
@@ -215,7 +219,9 @@ def test_a_finalize_that_timed_out_goes_to_reconciliation_bounded_in_rounds(defi
     reconcile_catches = {n: c["Next"] for c in reconcile["Catch"] for n in c["ErrorEquals"]}
     assert reconcile_catches["SessionTokenExpired"] == "RecordExpired"
     decided = states["FinalizedAtJumio"]
-    assert decided["Choices"][0]["Next"] == "RecordFinalized"
+    assert decided["Choices"][0]["Variable"] == "$.verdictPoll.finalized"
+    assert decided["Choices"][0]["Next"] == "WaitForVerdict"
+    assert reconcile["ResultPath"] == "$.verdictPoll"  # the first wait, when Jumio has it
     assert (decided["Default"], states["FinalizeAgain"]["Next"]) == ("FinalizeAgain", "Finalize")
 
 

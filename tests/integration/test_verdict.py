@@ -135,9 +135,9 @@ def callback_log(simulator, wf_id: str) -> list[dict[str, Any]]:
 def test_the_callback_wakes_the_session_and_the_decision_is_kept_and_published(
     stack, poller, simulator, verdicts, reference, end, decision
 ):
-    stack.function("PollVerdictFunction").environment["VERDICT_POLL_SCHEDULE_SECONDS"] = (
-        NO_EARLY_POLL
-    )
+    # Finalize plans the first wait, PollVerdict the later ones: both read the schedule.
+    for function in ("FinalizeFunction", "PollVerdictFunction"):
+        stack.function(function).environment["VERDICT_POLL_SCHEDULE_SECONDS"] = NO_EARLY_POLL
     response, wf_id = start(stack, poller, simulator, reference=reference)
 
     land_all_parts(stack, wf_id)

@@ -1,4 +1,8 @@
-"""FinalizationService: finalize once, only with a live token, and a lost answer is not a failure."""
+"""FinalizationService: finalize once, only with a live token, and a lost answer is not a failure.
+
+Once Jumio has the finalize the service records FINALIZED and plans the first wait for the
+verdict itself (the state machine has no RecordFinalized or PlanVerdictWait state).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import uuid
 import pytest
 
 from jumio_pipeline.domain.errors import (
+    FinalizedNotRecorded,
     JumioAuthError,
     JumioRejected,
     JumioUnavailable,
@@ -43,24 +48,101 @@ def test_finalize_closes_the_session_then_calls_jumio_once_on_the_execution_href
     assert result.to_output() == {
         "workflowExecutionId": world.ids.workflow,
         "finalizedAt": "2024-05-01T10:01:00+00:00",
+        # The first wait for the verdict: Jumio's first poll time, 40 s after finalize.
+        "round": 0,
+        "waitSeconds": 40,
+        "exhausted": False,
     }
     [call] = world.jumio.calls
     assert call.operation == "finalize"
     assert call.href == href_base(world.ids)
     assert call.token in (token_of(world.ids, "ID"), token_of(world.ids, "SELFIE"))
+    assert world.status.calls == []  # planning the wait asks Jumio nothing
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZED
+    assert result.recorded is True
+
+
+def test_the_first_wait_follows_the_configured_schedule(world):
+    world.register()
+    service = FinalizationService(
+        ledger=world.ledger,
+        jumio=world.jumio,
+        status=world.status,
+        schedule=(4, 6, 10),
+        clock=world.clock,
+    )
+
+    assert service.finalize(world.ids.workflow).to_output()["waitSeconds"] == 4
+
+
+def test_a_ledger_write_that_fails_after_jumio_took_it_is_retried_without_a_second_finalize(
+    world, service, monkeypatch
+):
+    world.register()
+    record_outcome = world.ledger.record_outcome
+    failures = [RuntimeError("ledger unavailable")]
+
+    def record_or_fail_once(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return record_outcome(*args, **kwargs)
+
+    monkeypatch.setattr(world.ledger, "record_outcome", record_or_fail_once)
+
+    with pytest.raises(FinalizedNotRecorded) as failed:
+        service.finalize(world.ids.workflow)
+    assert world.ids.workflow in str(failed.value)
+    assert failed.value.__cause__ is None
+    assert failed.value.__suppress_context__
     assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZING
+
+    world.status.statuses[world.ids.workflow] = WorkflowStatus.ACQUIRED
+    retry = service.finalize(world.ids.workflow)  # the state machine's Retry
+
+    assert retry.already_finalized is True
+    assert retry.recorded is True
+    assert [c.operation for c in world.jumio.calls] == ["finalize"]
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZED
+
+
+def test_a_session_erased_while_it_was_finalized_stays_erased(world, service):
+    world.register()
+    world.ledger.mark_finalizing(world.ids.workflow)
+    world.end(SessionStatus.DELETED)
+    world.status.statuses[world.ids.workflow] = WorkflowStatus.ACQUIRED
+
+    result = service.reconcile(world.ids.workflow)
+
+    assert result.finalized is not None
+    assert result.finalized.recorded is False
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.DELETED
 
 
 def test_a_retry_after_a_lost_answer_asks_jumio_first_and_sends_nothing_again(world, service):
     world.register()
-    service.finalize(world.ids.workflow)  # Jumio finalized; the answer was lost
+    # An attempt closed the session and reached Jumio, then timed out before recording.
+    world.ledger.mark_finalizing(world.ids.workflow)
     world.status.statuses[world.ids.workflow] = WorkflowStatus.ACQUIRED
 
     retry = service.finalize(world.ids.workflow)
 
     assert retry.already_finalized is True
-    assert [c.operation for c in world.jumio.calls] == ["finalize"]
+    assert world.jumio.calls == []
     assert [c.operation for c in world.status.calls] == ["status"]
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZED
+
+
+def test_a_retry_after_the_finalize_was_recorded_is_answered_by_the_ledger(world, service):
+    world.register()
+    service.finalize(world.ids.workflow)  # finalized and recorded; the answer was lost
+
+    retry = service.finalize(world.ids.workflow)
+
+    assert retry.already_finalized is True
+    assert retry.recorded is None  # nothing written again, nothing counted again
+    assert retry.to_output()["waitSeconds"] == 40
+    assert [c.operation for c in world.jumio.calls] == ["finalize"]
+    assert world.status.calls == []
 
 
 @pytest.mark.parametrize("status", [WorkflowStatus.ACQUIRED, WorkflowStatus.PROCESSED])
@@ -93,9 +175,23 @@ def test_a_finalize_that_timed_out_is_reconciled_by_the_status_only(world, servi
     world.register()
     world.ledger.mark_finalizing(world.ids.workflow)  # the timed-out attempt got this far
 
-    assert service.reconcile(world.ids.workflow) is False  # INITIATED: finalize again
+    not_yet = service.reconcile(world.ids.workflow)  # INITIATED: finalize again
+    assert not_yet.to_output() == {
+        "workflowExecutionId": world.ids.workflow,
+        "finalized": False,
+        "finalizedAt": None,
+        "round": 0,
+        "waitSeconds": None,
+        "exhausted": False,
+    }
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZING
+
     world.status.statuses[world.ids.workflow] = WorkflowStatus.PROCESSED
-    assert service.reconcile(world.ids.workflow) is True
+    taken = service.reconcile(world.ids.workflow).to_output()
+
+    assert (taken["finalized"], taken["waitSeconds"]) == (True, 40)
+    assert set(taken) == set(not_yet.to_output())  # the state machine selects every key
+    assert world.ledger.get(world.ids.workflow).status is SessionStatus.FINALIZED
     assert world.jumio.calls == []
 
 

@@ -1,7 +1,8 @@
 """PollVerdict: Jumio's status, read on Jumio's schedule and never more often.
 
-Planning the first wait makes no call to Jumio; each poll reads the status once with the
-session's account, records it in the ledger, and plans the next wait from the schedule.
+Each poll reads the status once with the session's account, records it in the ledger, and
+plans the next wait from the schedule (the first wait is planned by finalize:
+test_finalization.py).
 """
 
 from __future__ import annotations
@@ -13,20 +14,6 @@ from jumio_pipeline.domain.session_state import SessionStatus
 from jumio_pipeline.domain.workflow_status import WorkflowStatus
 from tests.support.fakes import JumioCall, jumio_unavailable
 from tests.unit.services.conftest import Ids
-
-
-def test_the_first_wait_is_planned_without_asking_jumio(world):
-    world.finalized()
-
-    result = world.polling().plan()
-
-    assert result.to_output() == {
-        "status": None,
-        "round": 0,
-        "waitSeconds": 40,
-        "exhausted": False,
-    }
-    assert world.status.calls == []
 
 
 def test_a_poll_reads_the_status_once_records_it_and_plans_the_next_wait(world):
@@ -76,7 +63,6 @@ def test_another_schedule_is_followed(world):
     world.finalized()
     polling = world.polling((1, 2, 3))
 
-    assert polling.plan().plan.wait_seconds == 1
     assert polling.poll(world.ids.workflow, 0).plan.wait_seconds == 1
     assert polling.poll(world.ids.workflow, 2).plan.exhausted
 

@@ -129,6 +129,11 @@ class PartBusy(PipelineError):
     """Another invocation is changing the same document at Jumio right now: try again soon."""
 
 
+class FinalizedNotRecorded(PipelineError):
+    """Jumio has the finalize but the ledger write failed: the state machine retries Finalize,
+    which finds the session FINALIZING, confirms by Jumio's status and records again."""
+
+
 class SessionNotWaiting(PipelineError):
     """The wait state started for a session that has ended or is unknown: nothing to wait for."""
 

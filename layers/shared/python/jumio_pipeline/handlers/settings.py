@@ -99,15 +99,9 @@ class PreparedDataSettings(SessionWaitSettings):
     tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
 
 
-class FinalizeSettings(FunctionSettings):
-    """finalize: the tenant's credentials, to read the workflow status after uncertainty."""
-
-    tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
-
-
-class VerdictPollSettings(FunctionSettings):
-    """poll_verdict: the tenant's credentials and Jumio's poll schedule (seconds after
-    finalize, comma-separated; Jumio's own by default, shorter only in tests)."""
+class PollScheduleSettings(FunctionSettings):
+    """The tenant's credentials (Jumio's workflow status) and Jumio's poll schedule (seconds
+    after finalize, comma-separated; Jumio's own by default, shorter only in tests and demos)."""
 
     tenant_secret_arn: str = Field(alias="JUMIO_CREDENTIALS_SECRET_ARN", min_length=1)
     poll_schedule: str = Field(
@@ -130,6 +124,14 @@ class VerdictPollSettings(FunctionSettings):
     def schedule(self) -> tuple[int, ...]:
         """The poll times after finalize, in seconds."""
         return tuple(int(part) for part in self.poll_schedule.split(","))
+
+
+class FinalizeSettings(PollScheduleSettings):
+    """finalize: the status after an uncertain answer, and the first wait for the verdict."""
+
+
+class VerdictPollSettings(PollScheduleSettings):
+    """poll_verdict: the status on Jumio's schedule, and the next wait."""
 
 
 class VerdictEventSettings(FunctionSettings):

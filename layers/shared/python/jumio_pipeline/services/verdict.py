@@ -194,14 +194,14 @@ class VerdictWait:
 
 @dataclass(frozen=True)
 class PollResult:
-    """One step of polling: the status read (None when only planning) and the next wait."""
+    """One step of polling: the status read and the next wait."""
 
-    status: WorkflowStatus | None
+    status: WorkflowStatus
     plan: PollPlan
 
     def to_output(self) -> dict[str, Any]:
         return {
-            "status": None if self.status is None else self.status.value,
+            "status": self.status.value,
             "round": self.plan.round,
             "waitSeconds": self.plan.wait_seconds,
             "exhausted": self.plan.exhausted,
@@ -223,10 +223,6 @@ class VerdictPolling:
         self._status = status
         self._schedule = schedule
         self._clock = clock
-
-    def plan(self) -> PollResult:
-        """The first wait after finalize (no call to Jumio)."""
-        return PollResult(None, poll_plan(0, self._schedule))
 
     def poll(self, workflow_execution_id: str, completed_rounds: int) -> PollResult:
         """Read the status (poll ``completed_rounds + 1``) and plan the next wait."""
