@@ -1,7 +1,8 @@
 """Count what N sessions cost AWS, from a real run through the local cloud (no faults).
 
-The sessions go the way production takes them, from registration to erasure: the account
-response on the sessions queue, three captures by S3 PutObject, prepared data on its queue,
+The sessions go the way production takes them, from the start to erasure: a signed call to the
+start-session function URL (account at Jumio, registration, presigned POSTs), three captures by
+the app's presigned S3 POSTs, prepared data on its queue,
 Jumio's callback (the simulator sends it; none is dropped), the verdict on the bus, then one
 SESSION erasure per session on the retention-requests queue (what the daily run files when the
 retention period ends). Everything the pipeline asks of AWS is counted on the way into the
@@ -12,10 +13,11 @@ moto server (a WSGI wrapper), by who asked:
 - the stand-in for Lambda's SQS event source mappings (the local poller): receives that
   returned messages, deletes and visibility changes on the stack's queues (empty long polls
   are a fixed cost per queue, not per session);
-- this driver, as the app and the upstream services: S3 PutObject of the captures and the
-  messages it sends to the stack's queues; nothing else it reads (its progress checks) counts;
+- this driver, as the app and the upstream services: the captures' presigned POSTs (the app's
+  upload, unsigned: a form POST to the bucket), any S3 PutObject and the messages it sends to
+  the stack's queues; nothing else it reads (its progress checks) counts;
 - S3's event notifications are one SQS request per capture (moto sends them inside the
-  server, so they are added per PutObject).
+  server, so they are added per upload).
 
 Lambda invocations and durations are timed inside the local runner's warm workers: from
 handing the event to the worker to its answer (what Lambda bills; the pipe adds well under a
@@ -237,10 +239,13 @@ class RequestCounter:
             return
         method = environ["REQUEST_METHOD"]
         query = environ.get("QUERY_STRING", "")
-        if caller == DRIVER_APP_ID:
-            if method != "PUT" or "tagging" in query:
+        # The app's presigned POST: a form upload to the bucket itself, signed by the policy.
+        app_upload = method == "POST" and not query and path.strip("/") == self.bucket
+        if caller == DRIVER_APP_ID or app_upload:
+            if not app_upload and (method != "PUT" or "tagging" in query):
                 return  # the driver's own checks are not the pipeline's
             self.counts.sqs_requests["S3 event notification"] += 1
+            # The whole form for a POST: the capture plus ~2 KB of policy fields (an upper bound).
             self.counts.s3_bytes_put += int(environ.get("CONTENT_LENGTH") or 0)
         elif caller != PIPELINE_APP_ID:
             return
@@ -290,11 +295,16 @@ class RequestCounter:
 
 
 def _service(environ: dict[str, Any]) -> str | None:
-    """The service a request is signed for (its SigV4 credential scope)."""
+    """The service a request is signed for (its SigV4 credential scope); ``s3`` for a browser
+    form upload (a presigned POST carries its signature in the form, not in a header)."""
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     marker = "Credential="
     if marker not in authorization:
-        return None
+        content_type = environ.get("CONTENT_TYPE", "")
+        is_form_upload = environ.get("REQUEST_METHOD") == "POST" and content_type.startswith(
+            "multipart/form-data"
+        )
+        return "s3" if is_form_upload else None
     scope = authorization.split(marker, 1)[1].split(",", 1)[0].split("/")
     return scope[3] if len(scope) > 3 else None
 
@@ -494,7 +504,7 @@ def run(sessions: int, *, timeout: float = 600.0, out: Any = None) -> Counts:
 
 
 def _drive(local: Any, counts: Counts, sessions: int, timeout: float, out: Any) -> None:
-    from local_cloud import demo, demo_data, demo_verdicts
+    from local_cloud import demo, demo_data
 
     stack = local.stack
     queues = {
@@ -506,18 +516,15 @@ def _drive(local: Any, counts: Counts, sessions: int, timeout: float, out: Any) 
     driver = DriverRuntime(local)
     the_demo = demo.Demo(driver, out, timeout=timeout)
     the_demo.subscriber.subscribe()
-    callback_url = demo_verdicts.operator_callback_url(
-        stack.outputs, driver.client("secretsmanager")
-    )
     counter.install()
     try:
-        the_demo.register(sessions, callback_url)
+        # As an app does it: start_session (account at Jumio with the stack's callback URL,
+        # registration, presigned POSTs), then one POST per capture.
+        the_demo.start(sessions)
         front, back, face = demo_data.id_front(), demo_data.id_back(), demo_data.selfie()
         for tracked in the_demo.tracked:
-            session = tracked.session
-            the_demo._put(session.capture_key("ID", "FRONT"), front)
-            the_demo._put(session.capture_key("ID", "BACK"), back)
-            the_demo._put(session.capture_key("SELFIE", "FACE"), face)
+            for classifier, body in (("FRONT", front), ("BACK", back), ("FACE", face)):
+                the_demo._post(tracked.session, classifier, body)
         the_demo._send(
             "PreparedDataQueue",
             [demo_data.prepared_data_message(t.session) for t in the_demo.tracked],

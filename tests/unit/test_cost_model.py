@@ -83,3 +83,20 @@ def test_s3_requests_are_classed_as_s3_prices_them():
     assert cost_measure._s3_tier("GET", "/captures", "versions", bucket) == "PUT/COPY/POST/LIST"
     assert cost_measure._s3_tier("GET", "/captures/k", "", bucket) == "GET/HEAD"
     assert cost_measure._s3_tier("POST", "/captures", "delete", bucket) == "DELETE (free)"
+
+
+def test_the_apps_presigned_post_counts_as_an_s3_upload_though_no_header_is_signed():
+    # The app uploads with a form (policy and signature are form fields), not a signed request.
+    form_upload = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "multipart/form-data; boundary=x",
+        "HTTP_USER_AGENT": "python-requests/2.32",
+    }
+    signed = {
+        "REQUEST_METHOD": "POST",
+        "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKID/20261130/us-east-1/sqs/aws4_request, "
+        "SignedHeaders=host, Signature=0",
+    }
+    assert cost_measure._service(form_upload) == "s3"
+    assert cost_measure._service(signed) == "sqs"
+    assert cost_measure._service({"REQUEST_METHOD": "GET"}) is None
