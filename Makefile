@@ -26,7 +26,7 @@ help:
 	@echo "make cost    AWS cost per 1,000 sessions, from N sessions run locally (N=10)"
 	@echo "make soak    N racing sessions with Jumio faults and duplicate S3 events (N=50)"
 	@echo "make awscli  a pinned AWS CLI in .venv/aws, for the commands make up prints"
-	@echo "make build   sam build (arm64 layer and functions; needs python3.12)"
+	@echo "make build   sam build + bytecode (arm64 layer and functions; needs python3.12)"
 
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt layers/shared/python/requirements.txt scripts/dev_paths.py
 	$(PYTHON) -m venv $(VENV)
@@ -109,8 +109,14 @@ soak: venv
 
 # sam build needs the Lambda runtime's Python (3.12) on PATH; pyenv's is used when present.
 PY312_BIN ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin))
+# Lambda's file system is read-only: a package without bytecode compiles every module at every
+# cold start (benchmarks/bench_cold_start.py --no-bytecode). The build is compiled with the
+# runtime's Python into unchecked-hash .pyc files, valid whatever the zip does to file times
+# (the package never changes after the build).
 build: $(SAM_VENV)/.installed
 	PATH="$(if $(PY312_BIN),$(PY312_BIN):)$$PATH" $(SAM) build --template-file template.yaml
+	PATH="$(if $(PY312_BIN),$(PY312_BIN):)$$PATH" python3.12 -m compileall -q -f -j 0 \
+		--invalidation-mode unchecked-hash .aws-sam/build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .benchmarks .aws-sam

@@ -18,6 +18,8 @@ baseline's wall time. On a shared machine the CPU time is the steadier of the tw
 
 Run: ``.venv/bin/python benchmarks/bench_cold_start.py [--runs 7] [--only add_part]``;
 ``--profile add_part`` prints the slowest imports of one handler (``python -X importtime``).
+``--no-bytecode`` measures every target without ``.pyc`` files, compiling each module at import,
+as Lambda does for a package built without bytecode (``make build`` compiles it).
 Every handler pauses the garbage collector for its import (jumio_pipeline/handlers/cold_start.py);
 a second reference row runs the baseline with the same pause.
 """
@@ -29,6 +31,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,9 +102,28 @@ def targets(only: list[str] | None) -> dict[str, tuple[str, list[str], dict[str,
     return found
 
 
-def measure(runs: int, only: list[str] | None) -> dict[str, list[dict[str, float]]]:
+def without_bytecode(
+    chosen: dict[str, tuple[str, list[str], dict[str, str]]], empty_cache: str
+) -> dict[str, tuple[str, list[str], dict[str, str]]]:
+    """The same targets with no ``.pyc`` to read or write: every module compiled at import, as
+    in Lambda when the package ships none (its file system is read-only)."""
+    return {
+        name: (
+            statement,
+            paths,
+            {**env, "PYTHONPYCACHEPREFIX": empty_cache, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
+        for name, (statement, paths, env) in chosen.items()
+    }
+
+
+def measure(
+    runs: int, only: list[str] | None, *, no_bytecode: bool = False
+) -> dict[str, list[dict[str, float]]]:
     """Interleaved rounds: each round runs every target once, the order rotated by one."""
     chosen = targets(only)
+    if no_bytecode:
+        chosen = without_bytecode(chosen, tempfile.mkdtemp(prefix="no-pyc-"))
     names = list(chosen)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for target in chosen.values():  # not counted: warms the page cache, writes missing .pyc
@@ -113,11 +135,14 @@ def measure(runs: int, only: list[str] | None) -> dict[str, list[dict[str, float
     return samples
 
 
-def report(samples: dict[str, list[dict[str, float]]], runs: int) -> bool:
+def report(
+    samples: dict[str, list[dict[str, float]]], runs: int, *, no_bytecode: bool = False
+) -> bool:
     """Print the table; True when every handler meets the goal (median wall time)."""
     base = {key: _median(samples[BASELINE], key) for key in ("seconds", "cpu_seconds", "peak_mib")}
     print(
         f"cold start: {runs} fresh processes per target, interleaved; tracing on; "
+        f"{'no bytecode (every module compiled); ' if no_bytecode else ''}"
         f"goal: import wall time <= {GOAL_RATIO}x baseline"
     )
     header = (
@@ -175,12 +200,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--only", action="append", help="a function folder name (repeatable)")
     parser.add_argument("--profile", metavar="FUNCTION", help="print one handler's slow imports")
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="every module compiled at import (no .pyc), as a package without bytecode in Lambda",
+    )
     args = parser.parse_args()
     if args.profile:
         profile(args.profile)
         return
-    samples = measure(args.runs, args.only)
-    report(samples, args.runs)
+    samples = measure(args.runs, args.only, no_bytecode=args.no_bytecode)
+    report(samples, args.runs, no_bytecode=args.no_bytecode)
 
 
 if __name__ == "__main__":
