@@ -542,15 +542,24 @@ def bottleneck_line(found: Bottleneck | None, run: RunFigures) -> str:
 
 @dataclass(frozen=True)
 class Flatness:
-    """Median time per session at each N against the smallest N of the same fault setting."""
+    """Time per session at each N against the smallest N of the same fault setting, read two
+    ways: a session's own latency (median registration→verdict: a burst of N queues in front
+    of the configured concurrency, so this grows with N by design), and the run's wall time
+    per decided session (span / decided, the inverse of sessions per minute: flat when the
+    pipeline keeps its throughput as N grows)."""
 
     faults: bool
     base_sessions: int
     ratios: dict[int, float]  # N → median registration→verdict at N / at the base N
+    wall_ratios: dict[int, float] = field(default_factory=dict)  # N → span/decided ratio
 
     @property
     def flat(self) -> bool:
         return all(abs(r - 1) <= FLAT_WITHIN for r in self.ratios.values())
+
+    @property
+    def flat_per_session(self) -> bool:
+        return all(abs(r - 1) <= FLAT_WITHIN for r in self.wall_ratios.values())
 
 
 def flatness(runs: Sequence[RunFigures]) -> list[Flatness]:
@@ -563,8 +572,18 @@ def flatness(runs: Sequence[RunFigures]) -> list[Flatness]:
             continue
         base = rows[0]
         ratios = {r.sessions: r.to_verdict.p50 / base.to_verdict.p50 for r in rows[1:]}  # type: ignore[operator]
-        found.append(Flatness(faults, base.sessions, ratios))
+        wall_ratios = {
+            r.sessions: _wall_per_session(r) / _wall_per_session(base)
+            for r in rows[1:]
+            if _wall_per_session(r) and _wall_per_session(base)
+        }
+        found.append(Flatness(faults, base.sessions, ratios, wall_ratios))
     return found
+
+
+def _wall_per_session(run: RunFigures) -> float:
+    """Seconds of the run's span per decided session; 0 when nothing was decided."""
+    return (run.span or 0.0) / run.decided if run.decided else 0.0
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -673,4 +692,11 @@ def flatness_lines(found: Sequence[Flatness]) -> list[str]:
             f"faults {'on' if item.faults else 'off'}: median registration->verdict against "
             f"N={item.base_sessions}: {ratios} -> {verdict}"
         )
+        if item.wall_ratios:
+            walls = ", ".join(f"N={n}: x{r:.2f}" for n, r in sorted(item.wall_ratios.items()))
+            flat = "flat (within 20%)" if item.flat_per_session else "NOT flat (beyond 20%)"
+            lines.append(
+                f"faults {'on' if item.faults else 'off'}: wall time per decided session "
+                f"against N={item.base_sessions}: {walls} -> {flat}"
+            )
     return lines

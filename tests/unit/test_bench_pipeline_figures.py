@@ -200,6 +200,27 @@ def test_flatness_compares_each_n_with_the_smallest_of_the_same_setting():
     assert pf.flatness([_run(10, False, 20.0)]) == []  # one run: nothing to compare
 
 
+def test_wall_time_per_decided_session_is_compared_beside_the_latency():
+    quick = pf.RunFigures(
+        10, False, 10, 7.3, 82.0, *([pf.Latencies(10, 4.0, 5.0, 6.0)] * 2), {}, 0, {}, []
+    )
+    burst = pf.RunFigures(
+        100, False, 100, 90.7, 66.0, *([pf.Latencies(100, 55.0, 74.0, 86.0)] * 2), {}, 0, {}, []
+    )
+    undecided = pf.RunFigures(
+        50, False, 0, None, None, *([pf.Latencies(0, None, None, None)] * 2), {}, 0, {}, []
+    )
+
+    [found] = pf.flatness([burst, quick, undecided])
+
+    assert found.ratios == {100: pytest.approx(55.0 / 4.0)}
+    assert not found.flat  # a burst queues in front of the concurrency cap
+    assert found.wall_ratios == {100: pytest.approx((90.7 / 100) / (7.3 / 10))}
+    assert not found.flat_per_session  # x1.24
+    lines = pf.flatness_lines([found])
+    assert "wall time per decided session against N=10: N=100: x1.24" in lines[1]
+
+
 def test_requests_to_the_local_cloud_are_named_by_service_and_action():
     assert pf.aws_action("POST", "/", "DynamoDB_20120810.PutItem") == "dynamodb.PutItem"
     assert pf.aws_action("POST", "/", "AmazonSQS.ReceiveMessage") == "sqs.ReceiveMessage"
