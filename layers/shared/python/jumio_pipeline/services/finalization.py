@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,15 +175,22 @@ class FinalizationService:
                 f"workflow execution {workflow_execution_id} is finalized at Jumio; "
                 "the ledger write failed"
             ) from None
-        result = self._result(workflow_execution_id, now, already_finalized=already_finalized)
-        return replace(result, recorded=recorded)
+        return self._result(
+            workflow_execution_id, now, already_finalized=already_finalized, recorded=recorded
+        )
 
     def _result(
-        self, workflow_execution_id: str, now: float, *, already_finalized: bool
+        self,
+        workflow_execution_id: str,
+        now: float,
+        *,
+        already_finalized: bool,
+        recorded: bool | None = None,
     ) -> FinalizeResult:
         finalized_at = datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="seconds")
+        first_wait = poll_plan(0, self._schedule)
         return FinalizeResult(
-            workflow_execution_id, finalized_at, already_finalized, poll_plan(0, self._schedule)
+            workflow_execution_id, finalized_at, already_finalized, first_wait, recorded
         )
 
     def _finalized_at_jumio(self, record: SessionRecord) -> bool:
