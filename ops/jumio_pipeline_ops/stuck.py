@@ -76,25 +76,18 @@ def _ledger_findings(ctx: Context, cutoff: float, now: float) -> list[dict[str, 
     views = ctx.ledger().session_views({SessionStatus.REGISTERED, SessionStatus.FINALIZED})
     for view in views:
         record = view.record
-        wf_id = record.session.workflow_execution_id
         if record.status is SessionStatus.REGISTERED and record.execution_arn is None:
-            registered = view.registered_at
-            if registered is not None and registered < cutoff:
-                findings.append(
-                    {
-                        "workflowExecutionId": wf_id,
-                        "reason": f"REGISTERED {span(now - registered)} ago, no execution",
-                        "since": iso(registered),
-                    }
-                )
-        if record.status is SessionStatus.FINALIZED and record.decision is None:
-            finalized = view.outcome_at
-            if finalized is not None and finalized < cutoff:
-                findings.append(
-                    {
-                        "workflowExecutionId": wf_id,
-                        "reason": f"FINALIZED {span(now - finalized)} ago, no decision",
-                        "since": iso(finalized),
-                    }
-                )
+            since, missing = view.registered_at, "no execution"
+        elif record.status is SessionStatus.FINALIZED and record.decision is None:
+            since, missing = view.outcome_at, "no decision"
+        else:
+            continue
+        if since is not None and since < cutoff:
+            findings.append(
+                {
+                    "workflowExecutionId": record.session.workflow_execution_id,
+                    "reason": f"{record.status.value} {span(now - since)} ago, {missing}",
+                    "since": iso(since),
+                }
+            )
     return findings
