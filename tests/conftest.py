@@ -62,6 +62,23 @@ def simulator(_simulator_server):
     return _simulator_server
 
 
+@pytest.fixture(scope="module")
+def _module_simulator_server() -> Iterator[object]:
+    from jumio_simulator.testing import run_simulator
+
+    with run_simulator() as handle:
+        yield handle
+
+
+@pytest.fixture
+def jumio_sim(_module_simulator_server):
+    """A simulator of the test module's own, without the shared one's processing delay (for
+    tests of the Jumio client that script faults), reset before each test: no state, no faults,
+    no request log."""
+    _module_simulator_server.admin.reset()
+    return _module_simulator_server
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in-process with Step Functions really executing ASL and Lambda run by our invoker."""

@@ -15,43 +15,21 @@ from typing import Any
 
 import pytest
 
-from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings, TenantClient
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, TenantClient
 from jumio_pipeline.adapters.metrics import EmfMetrics
 from jumio_pipeline.domain.errors import JumioAuthError, JumioError, JumioUnavailable
-from jumio_simulator.testing import SimulatorHandle, run_simulator
+from jumio_simulator.testing import SimulatorHandle
 from tests.support.images import make_jpeg
+from tests.support.jumio_settings import fast_settings
 
 NAMESPACE = "JumioCapturePipelineTest"
 SERVICE = "metrics-test"
 
 
-@pytest.fixture(scope="module")
-def jumio_sim() -> Iterator[SimulatorHandle]:
-    with run_simulator() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator(jumio_sim: SimulatorHandle) -> None:
-    jumio_sim.admin.reset()
-
-
-def settings_for(base_url: str) -> JumioSettings:
-    """Short backoffs so that retries take milliseconds."""
-    return JumioSettings(
-        base_url=base_url,
-        read_timeout=5.0,
-        max_attempts=3,
-        max_retry_seconds=4.0,
-        backoff_base=0.01,
-        backoff_cap=0.05,
-    )
-
-
 @pytest.fixture
 def http(jumio_sim: SimulatorHandle) -> Iterator[JumioHttp]:
     with JumioHttp(
-        settings_for(jumio_sim.base_url), metrics=EmfMetrics(NAMESPACE, SERVICE)
+        fast_settings(jumio_sim.base_url), metrics=EmfMetrics(NAMESPACE, SERVICE)
     ) as client:
         yield client
 
@@ -212,7 +190,7 @@ def test_a_host_that_refuses_connections_counts_each_attempt_as_network(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
-    with JumioHttp(settings_for(base_url), metrics=EmfMetrics(NAMESPACE, SERVICE)) as http:
+    with JumioHttp(fast_settings(base_url), metrics=EmfMetrics(NAMESPACE, SERVICE)) as http:
         capsys.readouterr()
         with pytest.raises(JumioUnavailable):
             http.send("status", "GET", f"{base_url}/api/v1/accounts/a/workflow-executions/w/status")
@@ -238,7 +216,7 @@ def test_namespace_and_service_come_from_powertools_variables(
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "OtherNamespace")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "finalize")
     href, token = finalize_target(jumio_sim)
-    with JumioHttp(settings_for(jumio_sim.base_url)) as http:
+    with JumioHttp(fast_settings(jumio_sim.base_url)) as http:
         capsys.readouterr()
         CredentialsClient(http).finalize(href, token)
 
@@ -270,7 +248,7 @@ def test_a_client_outside_a_function_writes_no_metrics(
     """A script (the local cloud's session helper prints JSON on stdout) is not a function."""
     monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
     href, token = finalize_target(jumio_sim)
-    with JumioHttp(settings_for(jumio_sim.base_url)) as http:
+    with JumioHttp(fast_settings(jumio_sim.base_url)) as http:
         capsys.readouterr()
         CredentialsClient(http).finalize(href, token)
 

@@ -37,6 +37,7 @@ from jumio_pipeline.domain.errors import (
 )
 from jumio_simulator.testing import SimulatorHandle, run_simulator
 from tests.support.images import make_jpeg, make_pdf, make_png
+from tests.support.jumio_settings import fast_settings
 
 PREPARED_DATA = {
     "firstName": "ZELDA-PRIVATE-FIRSTNAME",
@@ -46,31 +47,10 @@ PREPARED_DATA = {
 }
 
 
-@pytest.fixture(scope="module")
-def jumio_sim() -> Iterator[SimulatorHandle]:
-    """One simulator for this module."""
-    with run_simulator() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator(jumio_sim: SimulatorHandle) -> None:
-    """Each test starts from an empty simulator: no state, no faults, no request log."""
-    jumio_sim.admin.reset()
-
-
 @pytest.fixture
 def settings(jumio_sim: SimulatorHandle) -> JumioSettings:
     """Settings pointing at the simulator, with short backoffs so retries take milliseconds."""
-    return JumioSettings(
-        base_url=jumio_sim.base_url,
-        user_agent="Acme Onboarding Tests/1.0",
-        read_timeout=5.0,
-        max_attempts=3,
-        max_retry_seconds=4.0,
-        backoff_base=0.01,
-        backoff_cap=0.05,
-    )
+    return fast_settings(jumio_sim.base_url, user_agent="Acme Onboarding Tests/1.0")
 
 
 @pytest.fixture

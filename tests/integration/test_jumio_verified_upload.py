@@ -17,37 +17,24 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp, JumioSettings
+from jumio_pipeline.adapters.jumio import CredentialsClient, JumioHttp
 from jumio_pipeline.adapters.jumio.verified_upload import UploadAborted
 from jumio_pipeline.domain.errors import CaptureRejected
 from jumio_pipeline.domain.image_validation import check_pixel_data, inspect_capture
-from jumio_simulator.testing import SimulatorHandle, run_simulator
+from jumio_simulator.testing import SimulatorHandle
 from tests.support import images
+from tests.support.jumio_settings import fast_settings
 
 WAIT_SECONDS = 20.0
 
 
-@pytest.fixture(scope="module")
-def jumio_sim() -> Iterator[SimulatorHandle]:
-    with run_simulator() as handle:
-        yield handle
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator(jumio_sim: SimulatorHandle) -> None:
-    jumio_sim.admin.reset()
-
-
 @pytest.fixture
 def creds(jumio_sim: SimulatorHandle) -> Iterator[CredentialsClient]:
-    settings = JumioSettings(
-        base_url=jumio_sim.base_url,
+    settings = fast_settings(
+        jumio_sim.base_url,
         user_agent="Acme Onboarding Tests/1.0",
         read_timeout=30.0,
-        max_attempts=3,
         max_retry_seconds=10.0,
-        backoff_base=0.01,
-        backoff_cap=0.05,
     )
     with JumioHttp(settings) as http:
         yield CredentialsClient(http)

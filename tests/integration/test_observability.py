@@ -33,28 +33,16 @@ from jumio_pipeline.adapters.metrics import EmfMetrics
 from jumio_pipeline.domain.errors import JumioError
 from jumio_pipeline.handlers.observability import Observability, observability
 from jumio_pipeline.handlers.settings import FunctionSettings
-from jumio_simulator.testing import SimulatorHandle, run_simulator
+from jumio_simulator.testing import SimulatorHandle
+from tests.support.jumio_settings import fast_settings
 
 MARKER = "Zelda-Quux-98765"  # stands for personal data Jumio might quote back
 TOKEN = "api-token-" + "4c1d"  # built, so that no traceback's source line shows the value
 WORKFLOW_ID = "7d3c0a52-1b5e-4f4a-9a61-2c8e0f6b9d10"
 
 
-@pytest.fixture(scope="module")
-def jumio_sim() -> Iterator[SimulatorHandle]:
-    with run_simulator() as handle:
-        yield handle
-
-
 def settings_for(base_url: str) -> JumioSettings:
-    return JumioSettings(
-        base_url=base_url,
-        read_timeout=5.0,
-        max_attempts=2,
-        max_retry_seconds=4.0,
-        backoff_base=0.01,
-        backoff_cap=0.02,
-    )
+    return fast_settings(base_url, max_attempts=2, backoff_cap=0.02)
 
 
 def function(service: str | None = None) -> Observability:
