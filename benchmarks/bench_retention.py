@@ -42,7 +42,7 @@ from moto.dynamodb.models.utilities import bytesize  # noqa: E402
 from jumio_pipeline.adapters.dynamodb_pages import all_items  # noqa: E402
 from jumio_pipeline.adapters.ledger import Ledger  # noqa: E402
 from jumio_pipeline.domain.registration import parse_registration  # noqa: E402
-from local_cloud.template import load_yaml  # noqa: E402
+from tests.support.ledger_table import create_ledger_table, ledger_table_properties  # noqa: E402
 
 DAY = 86400
 NOW = 1_780_000_000
@@ -162,14 +162,7 @@ def fill(ledger: Ledger, kept: int, due: int) -> set[str]:
 
 
 def run_size(resource: Any, properties: dict[str, Any], kept: int, due: int, runs: int) -> dict:
-    name = f"ledger-{uuid.uuid4().hex[:8]}"
-    resource.create_table(
-        TableName=name,
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
-        BillingMode=properties["BillingMode"],
-    )
+    name = create_ledger_table(resource, properties)
     ledger = Ledger(name, resource=resource)
     table = resource.Table(name)
     started = time.perf_counter()
@@ -210,7 +203,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    properties = load_yaml(REPO / "template.yaml")["Resources"]["LedgerTable"]["Properties"]
+    properties = ledger_table_properties()
     print(
         f"retention selection, {args.due} sessions due, medians of {args.runs} alternating runs "
         "(moto in-process)"

@@ -8,7 +8,6 @@ attributes), from the table or from the fake, so both answer the same assertions
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,6 @@ from jumio_pipeline.domain.session_state import PartEvidence
 from tests.support.fakes import InMemoryLedger
 from tests.unit.services.conftest import Ids, registration
 
-TEMPLATE_TABLE = "LedgerTable"
 NOW = 1_714_557_660
 VERDICT_ATTRIBUTES = frozenset(
     {
@@ -100,10 +98,9 @@ def dynamodb() -> Iterator[tuple[Any, dict[str, Any]]]:
     import boto3
     from moto import mock_aws
 
-    from local_cloud.template import load_yaml
-    from tests.conftest import TEMPLATE
+    from tests.support.ledger_table import ledger_table_properties
 
-    properties = load_yaml(TEMPLATE)["Resources"][TEMPLATE_TABLE]["Properties"]
+    properties = ledger_table_properties()
     with mock_aws():
         yield boto3.resource("dynamodb", region_name="us-east-1"), properties
 
@@ -111,15 +108,9 @@ def dynamodb() -> Iterator[tuple[Any, dict[str, Any]]]:
 def _dynamodb_ledger(resource: Any, properties: dict[str, Any]) -> Probe:
     """A fresh table per test, keyed and indexed as template.yaml defines LedgerTable."""
     from jumio_pipeline.adapters.ledger import Ledger
+    from tests.support.ledger_table import create_ledger_table
 
-    name = f"ledger-{uuid.uuid4().hex[:12]}"
-    resource.create_table(
-        TableName=name,
-        KeySchema=properties["KeySchema"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
-        BillingMode=properties["BillingMode"],
-    )
+    name = create_ledger_table(resource, properties)
     return Probe(Ledger(name, resource=resource), resource.Table(name))
 
 
